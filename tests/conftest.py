@@ -1,0 +1,219 @@
+"""Fixtures in the style of Flask's tutorial: app, client, runner, plus a real SMTP server.
+
+The suite runs on SQLite by default and on PostgreSQL when TEST_DATABASE_URL is set.
+The schema is built once per run by the migrations, never by create_all().
+"""
+import os
+import re
+import socket
+import threading
+from dataclasses import dataclass, field
+from datetime import timedelta
+from email import message_from_bytes, policy
+
+import pytest
+from aiosmtpd.controller import Controller
+from flask_migrate import upgrade
+from sqlalchemy import inspect, text
+
+from config import database_url as normalize_database_url
+from voting import create_app
+from voting.extensions import db
+
+from tests import factories
+
+CSRF_PATTERN = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
+LINK_PATTERN = re.compile(r"https?://\S+")
+
+
+def csrf_token(html):
+    match = CSRF_PATTERN.search(html)
+    assert match, "no CSRF token on the page"
+    return match.group(1)
+
+
+@dataclass
+class Mailbox:
+    messages: list = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    async def handle_DATA(self, server, session, envelope):
+        message = message_from_bytes(envelope.content, policy=policy.default)
+        with self.lock:
+            self.messages.append(message)
+        return "250 OK"
+
+    def clear(self):
+        with self.lock:
+            self.messages.clear()
+
+    def to(self, address):
+        with self.lock:
+            return [m for m in self.messages if m["To"] == address]
+
+    def last_link(self, address):
+        mails = self.to(address)
+        assert mails, f"no mail to {address}"
+        body = mails[-1].get_content()
+        links = LINK_PATTERN.findall(body)
+        assert links, f"no link in the mail to {address}"
+        return links[0]
+
+
+def free_port():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def smtp_server():
+    mailbox = Mailbox()
+    controller = Controller(mailbox, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    yield controller
+    controller.stop()
+
+
+@pytest.fixture
+def mailbox(smtp_server):
+    smtp_server.handler.clear()
+    return smtp_server.handler
+
+
+def _drop_everything(connection):
+    inspector = inspect(connection)
+    tables = inspector.get_table_names()
+    if connection.dialect.name == "postgresql":
+        for table in tables:
+            connection.execute(text(f'DROP TABLE IF EXISTS "{table}" CASCADE'))
+    else:
+        connection.execute(text("PRAGMA foreign_keys=OFF"))
+        for table in tables:
+            connection.execute(text(f'DROP TABLE IF EXISTS "{table}"'))
+        connection.execute(text("PRAGMA foreign_keys=ON"))
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory):
+    configured = os.environ.get("TEST_DATABASE_URL")
+    if configured:
+        return normalize_database_url(configured)
+    return "sqlite:///" + str(tmp_path_factory.mktemp("db") / "voting-test.sqlite3")
+
+
+@pytest.fixture(scope="session")
+def migrated_database(database_url, tmp_path_factory):
+    app = create_app({"APP_ENV": "testing", "SQLALCHEMY_DATABASE_URI": database_url})
+    with app.app_context():
+        with db.engine.begin() as connection:
+            _drop_everything(connection)
+        upgrade()
+        db.engine.dispose()
+    return database_url
+
+
+def _empty_all_tables(app):
+    with app.app_context():
+        db.session.remove()
+        with db.engine.begin() as connection:
+            names = [t.name for t in db.metadata.sorted_tables]
+            if connection.dialect.name == "postgresql":
+                connection.execute(text("TRUNCATE " + ", ".join(f'"{n}"' for n in names) + " RESTART IDENTITY CASCADE"))
+            else:
+                for table in reversed(db.metadata.sorted_tables):
+                    connection.execute(table.delete())
+
+
+@pytest.fixture
+def app(migrated_database, smtp_server, tmp_path):
+    app = create_app(
+        {
+            "APP_ENV": "testing",
+            "SQLALCHEMY_DATABASE_URI": migrated_database,
+            "MAIL_SERVER": smtp_server.hostname,
+            "MAIL_PORT": smtp_server.port,
+            "SERVER_NAME": None,
+        }
+    )
+    _empty_all_tables(app)
+    yield app
+    _empty_all_tables(app)
+    with app.app_context():
+        db.engine.dispose()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+class Browserless:
+    """Form posting with the page's CSRF token, as a browser would."""
+
+    def __init__(self, client):
+        self.client = client
+
+    def token(self, url="/login"):
+        return csrf_token(self.client.get(url).get_data(as_text=True))
+
+    def post(self, url, data=None, *, form_url=None, **kwargs):
+        data = dict(data or {})
+        data.setdefault("csrf_token", self.token(form_url or url))
+        return self.client.post(url, data=data, **kwargs)
+
+    def login(self, email, password=factories.PASSWORD):
+        return self.post("/login", {"email": email, "password": password})
+
+    def logout(self):
+        return self.post("/logout", form_url="/")
+
+
+@pytest.fixture
+def web(client):
+    return Browserless(client)
+
+
+@pytest.fixture
+def make_user(app):
+    def make(role="resident", **kwargs):
+        with app.app_context():
+            user = factories.user(role, **kwargs)
+            db.session.commit()
+            return factories.Snapshot.of(user)
+
+    return make
+
+
+@pytest.fixture
+def make_event(app):
+    def make(**kwargs):
+        with app.app_context():
+            event = factories.event(**kwargs)
+            db.session.commit()
+            return factories.Snapshot.of(event)
+
+    return make
+
+
+@pytest.fixture
+def login_as(web, make_user):
+    """Creates a user of the role and logs the test client in as that user."""
+
+    def login(role, **kwargs):
+        user = make_user(role, **kwargs)
+        response = web.login(user.email)
+        assert response.status_code == 302, "login failed"
+        return user
+
+    return login
+
+
+@pytest.fixture
+def one_hour():
+    return timedelta(hours=1)

@@ -1,0 +1,196 @@
+"""Event, category and list operations. They flush but never commit."""
+from flask_babel import gettext as _
+from sqlalchemy import func, select
+
+from voting.events.models import (
+    AwardTier,
+    Category,
+    CategoryKind,
+    Criterion,
+    Department,
+    Event,
+    EventState,
+    Field,
+    JudgeAggregation,
+    VoteNormalization,
+)
+from voting.extensions import db
+from voting.i18n import from_seoul_naive
+
+EVENT_WINDOW_FIELDS = (
+    "nominate_opens_at",
+    "nominate_closes_at",
+    "vote_opens_at",
+    "vote_closes_at",
+    "judge_opens_at",
+    "judge_closes_at",
+)
+
+# Organizers move an event by hand only between these; freezing and publishing
+# are separate operations with their own checks.
+MANUAL_TRANSITIONS = {
+    EventState.DRAFT: {EventState.OPEN},
+    EventState.OPEN: {EventState.DRAFT, EventState.CLOSED},
+    EventState.CLOSED: {EventState.OPEN},
+}
+
+
+class EventLocked(Exception):
+    """The event's results are frozen: nothing that feeds them may change."""
+
+
+class NotAllowed(Exception):
+    def __init__(self, message):
+        super().__init__(message)
+        self.message = message
+
+
+def ensure_unlocked(event):
+    if event.is_locked:
+        raise EventLocked(event.id)
+
+
+def apply_event_form(event, form):
+    event.name = form.name.data
+    event.year = form.year.data
+    event.description = form.description.data or ""
+    for name in EVENT_WINDOW_FIELDS:
+        setattr(event, name, from_seoul_naive(getattr(form, name).data))
+
+
+def create_event(form):
+    event = Event(state=EventState.DRAFT)
+    apply_event_form(event, form)
+    db.session.add(event)
+    db.session.flush()
+    return event
+
+
+def update_event(event, form):
+    ensure_unlocked(event)
+    apply_event_form(event, form)
+    db.session.flush()
+    return event
+
+
+def change_event_state(event, new_state):
+    ensure_unlocked(event)
+    if new_state == event.state:
+        return event
+    if new_state not in MANUAL_TRANSITIONS.get(event.state, set()):
+        raise NotAllowed(_("An event cannot go from this state to that one."))
+    event.state = new_state
+    db.session.flush()
+    return event
+
+
+def _sync_rows(existing, rows, make, update):
+    """Updates rows in place by position so that their ids (used by later records) survive."""
+    for index, row in enumerate(rows):
+        if index < len(existing):
+            update(existing[index], row, index)
+        else:
+            existing.append(make(row, index))
+    del existing[len(rows):]
+
+
+def apply_category_form(category, form):
+    category.name = form.name.data
+    category.description = form.description.data or ""
+    category.kind = CategoryKind(form.kind.data)
+    category.max_approvals = form.max_approvals.data
+    category.weight_resident = form.weight_resident.data
+    category.weight_official = form.weight_official.data
+    category.weight_judges = form.weight_judges.data
+    category.vote_normalization = VoteNormalization(form.vote_normalization.data)
+    category.judge_aggregation = JudgeAggregation(form.judge_aggregation.data)
+    category.tie_break = ",".join(form.tie_break_chain())
+    category.allow_self_approval = form.allow_self_approval.data
+
+    def update_tier(tier, row, index):
+        tier.name, tier.count, tier.position = row.name.data, row.count.data, index
+
+    def update_criterion(criterion, row, index):
+        criterion.name, criterion.weight = row.name.data, row.weight.data
+        criterion.max_score, criterion.position = row.max_score.data, index
+
+    _sync_rows(
+        category.tiers,
+        form.filled_rows(form.tiers),
+        lambda row, i: AwardTier(name=row.name.data, count=row.count.data, position=i),
+        update_tier,
+    )
+    _sync_rows(
+        category.criteria,
+        form.filled_rows(form.criteria),
+        lambda row, i: Criterion(name=row.name.data, weight=row.weight.data, max_score=row.max_score.data, position=i),
+        update_criterion,
+    )
+
+
+def category_name_taken(event, name, exclude_id=None):
+    query = select(Category.id).where(Category.event_id == event.id, Category.name == name)
+    if exclude_id:
+        query = query.where(Category.id != exclude_id)
+    return db.session.scalar(query) is not None
+
+
+def save_category(event, form, category=None):
+    ensure_unlocked(event)
+    if category_name_taken(event, form.name.data, category.id if category else None):
+        raise NotAllowed(_("This event already has a category with that name."))
+    if category is None:
+        position = db.session.scalar(select(func.count(Category.id)).where(Category.event_id == event.id))
+        category = Category(event=event, position=position)
+        db.session.add(category)
+    apply_category_form(category, form)
+    db.session.flush()
+    return category
+
+
+def delete_category(category):
+    from voting.nominations.models import Nomination
+
+    ensure_unlocked(category.event)
+    if db.session.scalar(select(func.count(Nomination.id)).where(Nomination.category_id == category.id)):
+        raise NotAllowed(_("This category has nominations and cannot be deleted."))
+    db.session.delete(category)
+    db.session.flush()
+
+
+def add_field(event, name):
+    ensure_unlocked(event)
+    if db.session.scalar(select(Field.id).where(Field.event_id == event.id, Field.name == name)):
+        raise NotAllowed(_("This field is already in the list."))
+    field = Field(event=event, name=name, position=len(event.fields))
+    db.session.add(field)
+    db.session.flush()
+    return field
+
+
+def delete_field(field):
+    from voting.nominations.models import Nomination
+
+    ensure_unlocked(field.event)
+    if db.session.scalar(select(func.count(Nomination.id)).where(Nomination.field_id == field.id)):
+        raise NotAllowed(_("Nominations use this field; it cannot be deleted."))
+    db.session.delete(field)
+    db.session.flush()
+
+
+def add_department(name):
+    if db.session.scalar(select(Department.id).where(Department.name == name)):
+        raise NotAllowed(_("This department is already in the list."))
+    department = Department(name=name)
+    db.session.add(department)
+    db.session.flush()
+    return department
+
+
+def delete_department(department):
+    from voting.nominations.models import Nomination
+
+    if db.session.scalar(select(func.count(Nomination.id)).where(Nomination.department_id == department.id)):
+        raise NotAllowed(_("Nominations use this department; it cannot be deleted."))
+    db.session.delete(department)
+    db.session.flush()

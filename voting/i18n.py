@@ -1,0 +1,62 @@
+"""Locale and time-zone selection, and the display filters for dates and numbers."""
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from babel.dates import format_datetime as babel_format_datetime
+from flask import current_app, session
+from flask_babel import get_locale
+
+from voting.extensions import babel
+from voting.forms import aria_attributes
+
+SEOUL = ZoneInfo("Asia/Seoul")
+
+DATETIME_PATTERNS = {
+    "ko": "yyyy년 M월 d일 (E) a h:mm",
+    "en": "MMM d, yyyy (EEE) h:mm a",
+}
+DATE_PATTERNS = {"ko": "yyyy년 M월 d일", "en": "MMM d, yyyy"}
+
+
+def select_locale():
+    chosen = session.get("lang")
+    if chosen in current_app.config["LANGUAGES"]:
+        return chosen
+    return current_app.config["BABEL_DEFAULT_LOCALE"]
+
+
+def _format(value, patterns):
+    if value is None:
+        return ""
+    locale = str(get_locale() or "ko")
+    return babel_format_datetime(value, patterns.get(locale, patterns["ko"]), tzinfo=SEOUL, locale=locale)
+
+
+def format_seoul_datetime(value):
+    return _format(value, DATETIME_PATTERNS)
+
+
+def format_seoul_date(value):
+    return _format(value, DATE_PATTERNS)
+
+
+def to_seoul(value: datetime):
+    return value.astimezone(SEOUL)
+
+
+def from_seoul_naive(value: datetime):
+    """A form's naive date and time, read as Seoul wall-clock time."""
+    return value.replace(tzinfo=SEOUL)
+
+
+def configure_i18n(app):
+    babel.init_app(app, locale_selector=select_locale, timezone_selector=lambda: "Asia/Seoul")
+    app.jinja_env.filters["seoul_datetime"] = format_seoul_datetime
+    app.jinja_env.filters["seoul_date"] = format_seoul_date
+    app.jinja_env.globals["aria_attributes"] = aria_attributes
+
+    @app.context_processor
+    def inject_locale():
+        from voting.labels import template_labels
+
+        return {"current_locale": str(get_locale() or "ko"), **template_labels()}

@@ -1,0 +1,59 @@
+"""Checks that an upload is a real JPEG or PNG and re-encodes it without metadata."""
+import io
+from dataclasses import dataclass
+
+from flask_babel import gettext as _
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+ACCEPTED_FORMATS = {"JPEG": "image/jpeg", "PNG": "image/png"}
+MAX_PIXELS = 40_000_000
+MAX_SIDE = 2000
+
+
+class PhotoError(Exception):
+    def __init__(self, message):
+        super().__init__(message)
+        self.message = message
+
+
+@dataclass(frozen=True)
+class CleanPhoto:
+    data: bytes
+    mime_type: str
+    width: int
+    height: int
+
+
+def clean_photo(stream, max_bytes):
+    data = stream.read(max_bytes + 1)
+    if not data:
+        raise PhotoError(_("The photo file is empty."))
+    if len(data) > max_bytes:
+        raise PhotoError(_("The photo is larger than 5 MB. Choose a smaller one."))
+    try:
+        with Image.open(io.BytesIO(data)) as probe:
+            image_format = probe.format
+            if probe.width * probe.height > MAX_PIXELS:
+                raise PhotoError(_("The photo has too many pixels. Choose a smaller one."))
+            probe.verify()
+        image = Image.open(io.BytesIO(data))
+        image.load()
+    except PhotoError:
+        raise
+    except (UnidentifiedImageError, Image.DecompressionBombError, OSError, SyntaxError, ValueError) as exc:
+        raise PhotoError(_("The file is not a readable JPEG or PNG image.")) from exc
+    if image_format not in ACCEPTED_FORMATS:
+        raise PhotoError(_("Only JPEG and PNG photos are accepted."))
+
+    image = ImageOps.exif_transpose(image)
+    image.thumbnail((MAX_SIDE, MAX_SIDE))
+    # Dropping info leaves EXIF (with any GPS position), comments and text chunks behind.
+    image.info = {}
+    out = io.BytesIO()
+    if image_format == "JPEG":
+        image.convert("RGB").save(out, "JPEG", quality=85, optimize=True)
+    else:
+        if image.mode not in ("RGB", "RGBA", "L", "LA", "P"):
+            image = image.convert("RGBA")
+        image.save(out, "PNG", optimize=True)
+    return CleanPhoto(out.getvalue(), ACCEPTED_FORMATS[image_format], image.width, image.height)
