@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-21 04:41:13.125074
+Create Date: 2026-11-21 04:43:19.095168
 
 """
 from alembic import op
@@ -141,6 +141,7 @@ def upgrade():
     sa.Column('screening_note', sa.Text(), nullable=True),
     sa.Column('screened_at', sa.DateTime(), nullable=True),
     sa.Column('screened_by_id', sa.Integer(), nullable=True),
+    sa.Column('submission_key', sa.String(length=64), nullable=True),
     sa.Column('created_at', sa.DateTime(), nullable=False),
     sa.Column('updated_at', sa.DateTime(), nullable=False),
     sa.ForeignKeyConstraint(['category_id'], ['categories.id'], name=op.f('fk_nominations_category_id_categories'), ondelete='CASCADE'),
@@ -149,7 +150,8 @@ def upgrade():
     sa.ForeignKeyConstraint(['field_id'], ['fields.id'], name=op.f('fk_nominations_field_id_fields')),
     sa.ForeignKeyConstraint(['nominator_id'], ['users.id'], name=op.f('fk_nominations_nominator_id_users')),
     sa.ForeignKeyConstraint(['screened_by_id'], ['users.id'], name=op.f('fk_nominations_screened_by_id_users')),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_nominations'))
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_nominations')),
+    sa.UniqueConstraint('submission_key', name=op.f('uq_nominations_submission_key'))
     )
     with op.batch_alter_table('nominations', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_nominations_category_id'), ['category_id'], unique=False)

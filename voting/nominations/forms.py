@@ -1,7 +1,7 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
-from wtforms import BooleanField, RadioField, SelectField
+from wtforms import BooleanField, HiddenField, RadioField, SelectField
 from wtforms.validators import Optional, ValidationError
 
 from voting.forms import required, text_area, text_field
@@ -38,6 +38,7 @@ class NominationForm(FlaskForm):
     )
     photo = FileField(_l("Photo (optional)"), description=_l("JPEG or PNG, at most 5 MB."))
     remove_photo = BooleanField(_l("Remove the current photo"))
+    submission_key = HiddenField()
 
     def __init__(self, *args, categories, fields, departments, **kwargs):
         super().__init__(*args, **kwargs)

@@ -45,6 +45,8 @@ class Nomination(db.Model):
     screening_note: Mapped[str | None] = mapped_column(Text)
     screened_at: Mapped[object | None] = mapped_column(UTCDateTime())
     screened_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    # A random key carried by the form: a double submit of the same form makes one nomination.
+    submission_key: Mapped[str | None] = mapped_column(String(64), unique=True)
     created_at: Mapped[object] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[object] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
 

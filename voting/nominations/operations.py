@@ -1,7 +1,10 @@
 """Nomination operations. They flush but never commit: the route commits once."""
+import secrets
+
 from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from voting.database import utcnow
 from voting.events.models import Category, Department, Event, Field
@@ -54,17 +57,44 @@ def _apply_photo(nomination, form):
         nomination.photo = None
 
 
+class AlreadySubmitted(Exception):
+    def __init__(self, nomination):
+        super().__init__(nomination.id)
+        self.nomination = nomination
+
+
+def new_submission_key():
+    return secrets.token_urlsafe(24)
+
+
+def _earlier_submission(user, key):
+    if not key:
+        return None
+    return db.session.scalar(select(Nomination).where(Nomination.submission_key == key, Nomination.nominator_id == user.id))
+
+
 def create_nomination(event, user, form):
+    """Creates one nomination per submission key, so a double submit cannot make two."""
     ensure_unlocked(event)
     if not user.can_nominate():
         raise NotAllowed(_("Confirm your email address before nominating."))
     if not event.accepts_nominations():
         raise NotAllowed(_("Nominations for this event are not being accepted now."))
-    nomination = Nomination(event=event, nominator=user, state=NominationState.SUBMITTED)
+    key = (form.submission_key.data or "")[:64] or None
+    earlier = _earlier_submission(user, key)
+    if earlier is not None:
+        raise AlreadySubmitted(earlier)
+    nomination = Nomination(event=event, nominator=user, state=NominationState.SUBMITTED, submission_key=key)
     _apply_photo(nomination, form)
     _apply_form(nomination, form)
-    db.session.add(nomination)
-    db.session.flush()
+    try:
+        with db.session.begin_nested():
+            db.session.add(nomination)
+    except IntegrityError:
+        earlier = _earlier_submission(user, key)
+        if earlier is None:
+            raise
+        raise AlreadySubmitted(earlier) from None
     return nomination
 
 

@@ -24,8 +24,10 @@ def _nomination_form(event, nomination=None):
     form = NominationForm(obj=nomination, **operations.form_choices(event))
     if nomination is not None and not form.is_submitted():
         form.consent.data = nomination.consent_given_at is not None
-    if nomination is None and not form.is_submitted() and request.args.get("category", type=int):
-        form.category_id.data = request.args.get("category", type=int)
+    if nomination is None and not form.is_submitted():
+        form.submission_key.data = operations.new_submission_key()
+        if request.args.get("category", type=int):
+            form.category_id.data = request.args.get("category", type=int)
     return form
 
 
@@ -36,6 +38,10 @@ def _save(form, action):
     except PhotoError as exc:
         db.session.rollback()
         form.photo.errors = list(form.photo.errors) + [exc.message]
+    except operations.AlreadySubmitted as exc:
+        db.session.rollback()
+        flash(_("This nomination was already submitted; it was not made twice."), "info")
+        return exc.nomination
     except EventLocked:
         db.session.rollback()
         flash(_("The results of this event are frozen; nominations can no longer change."), "error")
