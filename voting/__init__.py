@@ -73,11 +73,13 @@ def register_i18n(app):
 def register_blueprints(app):
     from voting.accounts.routes import bp as accounts
     from voting.admin.routes import bp as admin
+    from voting.ballots.manage import bp as voting_admin
+    from voting.ballots.routes import bp as ballots
     from voting.events.routes import bp as events
     from voting.nominations.routes import bp as nominations
     from voting.public.routes import bp as public
 
-    for blueprint in (public, accounts, events, nominations, admin):
+    for blueprint in (public, accounts, events, nominations, admin, ballots, voting_admin):
         app.register_blueprint(blueprint)
 
 

@@ -67,3 +67,16 @@ def demo(phase, if_empty):
     click.echo("demo accounts (role, email, password):")
     for role, email, password in DEMO_ACCOUNTS:
         click.echo(f"  {role:<10} {email:<32} {password}")
+
+
+@cli.command("verify-audit")
+def verify_audit():
+    """Checks the audit log's hash chain; names the first broken entry."""
+    from voting.audit.operations import verify_chain
+
+    checked, broken, reason = verify_chain()
+    if broken is not None:
+        click.echo(f"audit log BROKEN at entry {broken.id} ({broken.action}, {broken.created_at.isoformat()}): {reason}")
+        click.echo(f"{checked} entries before it are intact")
+        raise SystemExit(1)
+    click.echo(f"audit log intact: {checked} entries")

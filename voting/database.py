@@ -1,4 +1,5 @@
-"""Database plumbing shared by all areas: SQLite pragmas and a UTC datetime type."""
+"""Database plumbing shared by all areas: SQLite pragmas, a UTC datetime type, write locks."""
+from contextlib import contextmanager
 from datetime import datetime, timezone
 
 from sqlalchemy import DateTime, event
@@ -46,3 +47,26 @@ class UTCDateTime(TypeDecorator):
         if value is None:
             return None
         return value.replace(tzinfo=timezone.utc)
+
+
+def begin_write(session):
+    """Makes the session's transaction hold the write lock now.
+
+    pysqlite opens a transaction only before INSERT, UPDATE or DELETE, so a read
+    followed by a write is not atomic, and a SAVEPOINT outside a transaction would
+    commit on release. BEGIN IMMEDIATE takes SQLite's single write lock (waiting for
+    busy_timeout); PostgreSQL needs nothing here.
+    """
+    connection = session.connection()
+    if connection.dialect.name == "sqlite":
+        raw = connection.connection.dbapi_connection
+        if not raw.in_transaction:
+            raw.execute("BEGIN IMMEDIATE")
+
+
+@contextmanager
+def savepoint(session):
+    """A SAVEPOINT whose release never commits, on SQLite as on PostgreSQL."""
+    begin_write(session)
+    with session.begin_nested():
+        yield

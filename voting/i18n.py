@@ -12,7 +12,7 @@ from voting.forms import aria_attributes
 SEOUL = ZoneInfo("Asia/Seoul")
 
 DATETIME_PATTERNS = {
-    "ko": "yyyy년 M월 d일 (E) a h:mm",
+    "ko": "yyyy년 M월 d일 (E) aaaa h:mm",  # aaaa: 오전/오후 (CLDR gives AM/PM for "a")
     "en": "MMM d, yyyy (EEE) h:mm a",
 }
 DATE_PATTERNS = {"ko": "yyyy년 M월 d일", "en": "MMM d, yyyy"}

@@ -10,12 +10,20 @@ from sqlalchemy.exc import IntegrityError
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from voting.accounts.models import Role, User
-from voting.database import utcnow
+from voting.database import savepoint, utcnow
+from voting.audit import operations as audit
 from voting.extensions import db
 from voting.security import TokenError, make_token, read_token
 
-# Checked against when no account matches, so a wrong address costs as long as a wrong password.
-_DUMMY_HASH = generate_password_hash("not-a-real-password")
+_dummy_hashes = {}
+
+
+def _dummy_hash():
+    """Checked against when no account matches, so a wrong address costs as long as a wrong password."""
+    method = current_app.config["PASSWORD_HASH_METHOD"]
+    if method not in _dummy_hashes:
+        _dummy_hashes[method] = generate_password_hash("not-a-real-password", method=method)
+    return _dummy_hashes[method]
 
 INVITABLE_ROLES = (Role.OFFICIAL, Role.JUDGE)
 CSV_MAX_ROWS = 2000
@@ -31,7 +39,7 @@ def find_user_by_email(email):
 
 def _add_user(user):
     try:
-        with db.session.begin_nested():
+        with savepoint(db.session):
             db.session.add(user)
     except IntegrityError as exc:
         raise EmailTaken(user.email) from exc
@@ -57,7 +65,7 @@ def create_organizer(name, email, password):
 def authenticate(email, password):
     user = find_user_by_email(email)
     if user is None:
-        check_password_hash(_DUMMY_HASH, password)
+        check_password_hash(_dummy_hash(), password)
         return None
     if not user.check_password(password) or not user.is_active:
         return None
@@ -128,13 +136,15 @@ def invite_user(name, email, role, department=None):
         raise ValueError(role)
     if find_user_by_email(email):
         raise EmailTaken(email)
-    user = User(name=name, email=email.lower(), role=role, department=department or None, invited_at=utcnow())
-    return _add_user(user)
+    user = _add_user(User(name=name, email=email.lower(), role=role, department=department or None, invited_at=utcnow()))
+    audit.record("user.invite", details={"user_id": user.id, "role": role.value})
+    return user
 
 
 def renew_invitation(user):
     user.invited_at = utcnow()
     db.session.flush()
+    audit.record("user.reinvite", details={"user_id": user.id})
     return user
 
 
@@ -143,6 +153,7 @@ def set_enabled(user, enabled):
     if not enabled:
         user.end_sessions()
     db.session.flush()
+    audit.record("user.enable" if enabled else "user.disable", details={"user_id": user.id})
 
 
 def parse_invitation_csv(text):
@@ -168,6 +179,9 @@ def parse_invitation_csv(text):
         department = cells[2] if len(cells) > 2 else ""
         if not name:
             errors.append((line_number, _("The name is missing.")))
+            continue
+        if any(ord(ch) < 32 and ch not in "\r\n\t" for ch in name + department):
+            errors.append((line_number, _("Remove invisible control characters.")))
             continue
         if len(name) > 100 or len(department) > 100:
             errors.append((line_number, _("The name or department is longer than 100 characters.")))

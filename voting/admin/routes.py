@@ -54,6 +54,8 @@ def invite():
 
 
 def _decode_csv(raw):
+    if b"\x00" in raw:
+        return None  # a binary file (or UTF-16), not a CSV text
     for encoding in ("utf-8-sig", "cp949"):
         try:
             return raw.decode(encoding)

@@ -1,6 +1,6 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, DateTimeLocalField, FieldList, Form, FormField, IntegerField, RadioField, SelectField
+from wtforms import BooleanField, DateTimeLocalField, FieldList, Form, FormField, HiddenField, IntegerField, RadioField, SelectField
 from wtforms.validators import InputRequired, NumberRange, Optional, ValidationError
 
 from voting.events.models import CategoryKind, EventState, JudgeAggregation, TIE_BREAK_KEYS, VoteNormalization
@@ -71,6 +71,7 @@ class EventStateForm(FlaskForm):
 
 
 class TierRow(Form):
+    id = HiddenField()  # the stored row's id, so that an edit updates that very row
     name = text_field(_l("Award name"), 50, optional=True)
     count = _number(_l("How many"), 1, 100, optional=True)
 
@@ -79,6 +80,7 @@ class TierRow(Form):
 
 
 class CriterionRow(Form):
+    id = HiddenField()  # the stored row's id: score sheets refer to it
     name = text_field(_l("Criterion"), 50, optional=True)
     weight = _number(_l("Weight"), 1, 100, optional=True)
     max_score = _number(_l("Maximum score"), 1, 1000, optional=True)

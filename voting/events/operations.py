@@ -14,6 +14,7 @@ from voting.events.models import (
     JudgeAggregation,
     VoteNormalization,
 )
+from voting.audit import operations as audit
 from voting.extensions import db
 from voting.i18n import from_seoul_naive
 
@@ -63,6 +64,7 @@ def create_event(form):
     apply_event_form(event, form)
     db.session.add(event)
     db.session.flush()
+    audit.record("event.create", event_id=event.id, details={"name": event.name})
     return event
 
 
@@ -70,6 +72,7 @@ def update_event(event, form):
     ensure_unlocked(event)
     apply_event_form(event, form)
     db.session.flush()
+    audit.record("event.update", event_id=event.id, details={"name": event.name})
     return event
 
 
@@ -79,19 +82,46 @@ def change_event_state(event, new_state):
         return event
     if new_state not in MANUAL_TRANSITIONS.get(event.state, set()):
         raise NotAllowed(_("An event cannot go from this state to that one."))
+    previous = event.state
     event.state = new_state
     db.session.flush()
+    audit.record("event.state", event_id=event.id, details={"from": previous.value, "to": new_state.value})
     return event
 
 
+def _row_id(row):
+    value = (row.id.data or "").strip() if isinstance(row.id.data, str) else row.id.data
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
 def _sync_rows(existing, rows, make, update):
-    """Updates rows in place by position so that their ids (used by later records) survive."""
+    """Updates rows in place so that their ids (used by later records) survive.
+
+    A posted row carries the id of the stored row it shows; it updates that row.
+    Rows without a known id are new; stored rows not posted back (cleared) are removed.
+    When no posted row carries an id at all, rows are matched by position.
+    """
+    if not any(_row_id(row) for row in rows):
+        for index, row in enumerate(rows):
+            if index < len(existing):
+                update(existing[index], row, index)
+            else:
+                existing.append(make(row, index))
+        del existing[len(rows):]
+        return
+    by_id = {record.id: record for record in existing}
+    kept = []
     for index, row in enumerate(rows):
-        if index < len(existing):
-            update(existing[index], row, index)
+        record = by_id.pop(_row_id(row), None)
+        if record is None:
+            record = make(row, index)
         else:
-            existing.append(make(row, index))
-    del existing[len(rows):]
+            update(record, row, index)
+        kept.append(record)
+    existing[:] = kept
 
 
 def apply_category_form(category, form):
@@ -145,6 +175,7 @@ def save_category(event, form, category=None):
         db.session.add(category)
     apply_category_form(category, form)
     db.session.flush()
+    audit.record("category.save", event_id=event.id, details=category_settings(category))
     return category
 
 
@@ -154,6 +185,7 @@ def delete_category(category):
     ensure_unlocked(category.event)
     if db.session.scalar(select(func.count(Nomination.id)).where(Nomination.category_id == category.id)):
         raise NotAllowed(_("This category has nominations and cannot be deleted."))
+    audit.record("category.delete", event_id=category.event_id, details={"category_id": category.id, "name": category.name})
     db.session.delete(category)
     db.session.flush()
 
@@ -165,6 +197,7 @@ def add_field(event, name):
     field = Field(event=event, name=name, position=len(event.fields))
     db.session.add(field)
     db.session.flush()
+    audit.record("field.add", event_id=event.id, details={"field_id": field.id, "name": name})
     return field
 
 
@@ -174,6 +207,7 @@ def delete_field(field):
     ensure_unlocked(field.event)
     if db.session.scalar(select(func.count(Nomination.id)).where(Nomination.field_id == field.id)):
         raise NotAllowed(_("Nominations use this field; it cannot be deleted."))
+    audit.record("field.delete", event_id=field.event_id, details={"field_id": field.id, "name": field.name})
     db.session.delete(field)
     db.session.flush()
 
@@ -184,6 +218,7 @@ def add_department(name):
     department = Department(name=name)
     db.session.add(department)
     db.session.flush()
+    audit.record("department.add", details={"department_id": department.id, "name": name})
     return department
 
 
@@ -192,5 +227,23 @@ def delete_department(department):
 
     if db.session.scalar(select(func.count(Nomination.id)).where(Nomination.department_id == department.id)):
         raise NotAllowed(_("Nominations use this department; it cannot be deleted."))
+    audit.record("department.delete", details={"department_id": department.id, "name": department.name})
     db.session.delete(department)
     db.session.flush()
+
+
+def category_settings(category):
+    """Every setting that shapes a category's results, as plain data."""
+    return {
+        "category_id": category.id,
+        "name": category.name,
+        "kind": category.kind.value,
+        "max_approvals": category.max_approvals,
+        "weights": [category.weight_resident, category.weight_official, category.weight_judges],
+        "vote_normalization": category.vote_normalization.value,
+        "judge_aggregation": category.judge_aggregation.value,
+        "tie_break": category.tie_break_chain,
+        "allow_self_approval": category.allow_self_approval,
+        "tiers": [[t.name, t.count] for t in category.tiers],
+        "criteria": [[c.name, c.weight, c.max_score] for c in category.criteria],
+    }

@@ -6,9 +6,10 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from voting.database import utcnow
+from voting.database import savepoint, utcnow
 from voting.events.models import Category, Department, Event, Field
 from voting.events.operations import NotAllowed, ensure_unlocked
+from voting.audit import operations as audit
 from voting.extensions import db
 from voting.nominations.models import CONSENT_VERSION, Nomination, NominationPhoto, NominationState
 from voting.nominations.photos import clean_photo
@@ -84,11 +85,13 @@ def create_nomination(event, user, form):
     earlier = _earlier_submission(user, key)
     if earlier is not None:
         raise AlreadySubmitted(earlier)
+    if key and db.session.scalar(select(Nomination.id).where(Nomination.submission_key == key)):
+        key = new_submission_key()  # another account's key: not a double submit of this form
     nomination = Nomination(event=event, nominator=user, state=NominationState.SUBMITTED, submission_key=key)
     _apply_photo(nomination, form)
     _apply_form(nomination, form)
     try:
-        with db.session.begin_nested():
+        with savepoint(db.session):
             db.session.add(nomination)
     except IntegrityError:
         earlier = _earlier_submission(user, key)
@@ -128,6 +131,12 @@ def screen_nomination(nomination, organizer, decision, note):
     nomination.screened_by = organizer
     nomination.screened_at = utcnow()
     db.session.flush()
+    audit.record(
+        "nomination.screen",
+        actor=organizer,
+        event_id=nomination.event_id,
+        details={"nomination_id": nomination.id, "decision": nomination.state.value},
+    )
     return nomination
 
 

@@ -1,9 +1,11 @@
 """Checks that an upload is a real JPEG or PNG and re-encodes it without metadata."""
 import io
+import threading
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from flask_babel import gettext as _
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
 
 ACCEPTED_FORMATS = {"JPEG": "image/jpeg", "PNG": "image/png"}
 MAX_PIXELS = 40_000_000
@@ -24,6 +26,23 @@ class CleanPhoto:
     height: int
 
 
+_strict_lock = threading.Lock()
+
+
+@contextmanager
+def _strict_decoding():
+    """Refuses truncated files even though WeasyPrint, once imported, sets Pillow's
+    process-wide ImageFile.LOAD_TRUNCATED_IMAGES to True (which would let a cut-off
+    JPEG through, its missing part filled with grey)."""
+    with _strict_lock:
+        previous = ImageFile.LOAD_TRUNCATED_IMAGES
+        ImageFile.LOAD_TRUNCATED_IMAGES = False
+        try:
+            yield
+        finally:
+            ImageFile.LOAD_TRUNCATED_IMAGES = previous
+
+
 def clean_photo(stream, max_bytes):
     data = stream.read(max_bytes + 1)
     if not data:
@@ -31,13 +50,14 @@ def clean_photo(stream, max_bytes):
     if len(data) > max_bytes:
         raise PhotoError(_("The photo is larger than 5 MB. Choose a smaller one."))
     try:
-        with Image.open(io.BytesIO(data)) as probe:
-            image_format = probe.format
-            if probe.width * probe.height > MAX_PIXELS:
-                raise PhotoError(_("The photo has too many pixels. Choose a smaller one."))
-            probe.verify()
-        image = Image.open(io.BytesIO(data))
-        image.load()
+        with _strict_decoding():
+            with Image.open(io.BytesIO(data)) as probe:
+                image_format = probe.format
+                if probe.width * probe.height > MAX_PIXELS:
+                    raise PhotoError(_("The photo has too many pixels. Choose a smaller one."))
+                probe.verify()
+            image = Image.open(io.BytesIO(data))
+            image.load()
     except PhotoError:
         raise
     except (UnidentifiedImageError, Image.DecompressionBombError, OSError, SyntaxError, ValueError) as exc:

@@ -1,0 +1,578 @@
+"""Who may use which route: one table, checked against the app's URL map and request by request.
+
+ROUTES below is the access table of the issue "for every route, a table of who may use it
+(anonymous, resident, official, judge, organizer) and a test that each refused role is refused".
+Every (endpoint, method) of ``app.url_map`` except ``static`` needs a row, so a new route cannot
+be added without deciding who may use it.
+
+A refused role gets, as the row says:
+- anonymous: a redirect to ``/login?next=<the page>``, or 404 where the page hides that it exists;
+- a signed-in role: 403, or 404 where the page hides that it exists.
+Refused POSTs carry a valid CSRF token and form data that would work for an allowed role (the
+allowed-role tests check that it does change the database), and must change nothing at all.
+"""
+import io
+from dataclasses import dataclass, field
+from types import SimpleNamespace
+from typing import Callable
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+from sqlalchemy import select
+from werkzeug.security import generate_password_hash
+
+from tests import factories
+from tests.conftest import Browserless, _empty_all_tables, csrf_token
+from voting import create_app
+from voting.accounts import operations as account_operations
+from voting.accounts.models import Role, User
+from voting.database import utcnow
+from voting.events.models import Department
+from voting.extensions import db, limiter
+from voting.nominations.models import Nomination, NominationPhoto, NominationState
+
+ANONYMOUS, RESIDENT, OFFICIAL, JUDGE, ORGANIZER = "anonymous", "resident", "official", "judge", "organizer"
+ROLES = (ANONYMOUS, RESIDENT, OFFICIAL, JUDGE, ORGANIZER)
+EVERYONE = frozenset(ROLES)
+SIGNED_IN = EVERYONE - {ANONYMOUS}
+NOMINATORS = frozenset({RESIDENT, OFFICIAL})
+ORGANIZERS = frozenset({ORGANIZER})
+NOBODY = frozenset()
+
+LOGIN = "login"  # expected refusal: a redirect to /login?next=<the page>
+
+# One cheap hash for every account of the world: the default scrypt costs ~50 ms per user.
+FAST_PASSWORD_HASH = generate_password_hash(factories.PASSWORD, method="pbkdf2:sha256:1")
+PNG_BYTES = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
+
+
+@dataclass(frozen=True)
+class Route:
+    """One row of the access table.
+
+    ``hidden``: refused roles that get 404 (the page hides that it exists) instead of
+    login (anonymous) or 403 (signed in). ``changes``: allowed roles whose request must change
+    the database, which proves that ``data`` would really act if a refused role got through.
+    """
+
+    endpoint: str
+    method: str
+    url: Callable
+    allowed: frozenset
+    hidden: frozenset = NOBODY
+    data: Callable | None = None
+    changes: frozenset = NOBODY
+    note: str = ""
+
+    def __post_init__(self):
+        assert self.method in ("GET", "POST")
+        assert self.allowed <= EVERYONE and not (self.hidden & self.allowed)
+        assert self.changes <= self.allowed
+        assert (self.data is not None) == (self.method == "POST")
+
+    @property
+    def refused(self):
+        return EVERYONE - self.allowed
+
+    def expected_refusal(self, role):
+        if role in self.hidden:
+            return 404
+        return LOGIN if role == ANONYMOUS else 403
+
+    def id(self):
+        return f"{self.method} {self.endpoint}" + (f" ({self.note})" if self.note else "")
+
+
+def no_data(_w):
+    return {}
+
+
+def new_event_data(_w):
+    return {
+        "name": "2020 협치 성과 공유 파티",
+        "year": "2020",
+        "description": "",
+        "nominate_opens_at": "2020-10-01T09:00",
+        "nominate_closes_at": "2020-10-31T18:00",
+        "vote_opens_at": "2020-11-10T09:00",
+        "vote_closes_at": "2020-11-30T18:00",
+        "judge_opens_at": "2020-11-10T09:00",
+        "judge_closes_at": "2020-12-10T18:00",
+    }
+
+
+def edit_event_data(w):
+    return {**new_event_data(w), "name": "이름을 바꾼 행사", "year": "2019"}
+
+
+def category_data(_w, name="주민 참여 부문"):
+    return {
+        "name": name,
+        "description": "",
+        "kind": "practice",
+        "max_approvals": "1",
+        "weight_resident": "40",
+        "weight_official": "20",
+        "weight_judges": "40",
+        "vote_normalization": "top",
+        "judge_aggregation": "mean",
+        "tie_break_1": "judges",
+        "tie_break_2": "resident",
+        "tie_break_3": "official",
+        "tiers-0-name": "대상",
+        "tiers-0-count": "1",
+        "criteria-0-name": "협치성",
+        "criteria-0-weight": "1",
+        "criteria-0-max_score": "10",
+    }
+
+
+def nomination_data(w, title="새 후보: 마을 공유부엌"):
+    return {
+        "category_id": str(w.category),
+        "title": title,
+        "summary": "주민과 구청이 함께 운영한 공유부엌",
+        "description": "무엇을, 누구와, 어떤 결과를 냈는지",
+        "field_id": str(w.field),
+        "department_id": "",
+        "submission_key": "access-test-key",
+    }
+
+
+def new_password_data(_w):
+    return {"password": "a-new-long-password", "password_confirm": "a-new-long-password"}
+
+
+def csv_upload(_w):
+    return {"role": "official", "file": (io.BytesIO("김공무,kim@gu.example,환경과\n".encode()), "invite.csv")}
+
+
+# The access table. URLs are built from the world fixture below.
+ROUTES = [
+    # Public pages
+    Route("public.home", "GET", lambda w: "/", EVERYONE),
+    Route("public.event", "GET", lambda w: f"/events/{w.event}", EVERYONE),
+    Route("public.event", "GET", lambda w: f"/events/{w.draft_event}", ORGANIZERS,
+          hidden=EVERYONE - ORGANIZERS, note="draft event"),
+    Route("public.gallery", "GET", lambda w: f"/events/{w.event}/finalists", EVERYONE),
+    Route("public.gallery", "GET", lambda w: f"/events/{w.draft_event}/finalists", ORGANIZERS,
+          hidden=EVERYONE - ORGANIZERS, note="draft event"),
+    # Accounts
+    Route("accounts.signup", "GET", lambda w: "/signup", EVERYONE, note="signed in: sent home"),
+    Route("accounts.signup", "POST", lambda w: "/signup", EVERYONE,
+          data=lambda w: {"name": "새 주민", "email": "new@test.example", **new_password_data(w)},
+          changes=frozenset({ANONYMOUS}), note="signed in: sent home"),
+    Route("accounts.verify_email", "GET", lambda w: f"/verify/{w.verify_token}", EVERYONE,
+          changes=EVERYONE, note="the token is the permission"),
+    Route("accounts.resend_verification", "POST", lambda w: "/verify/resend", frozenset({RESIDENT}), data=no_data),
+    Route("accounts.login", "GET", lambda w: "/login", EVERYONE),
+    Route("accounts.login", "POST", lambda w: "/login", EVERYONE,
+          data=lambda w: {"email": w.emails[RESIDENT], "password": factories.PASSWORD}),
+    Route("accounts.logout", "POST", lambda w: "/logout", SIGNED_IN, data=no_data),
+    Route("accounts.forgot_password", "GET", lambda w: "/password/forgot", EVERYONE),
+    Route("accounts.forgot_password", "POST", lambda w: "/password/forgot", EVERYONE,
+          data=lambda w: {"email": w.other_resident_email}),
+    Route("accounts.reset_password", "GET", lambda w: f"/password/reset/{w.reset_token}", EVERYONE,
+          note="the token is the permission"),
+    Route("accounts.reset_password", "POST", lambda w: f"/password/reset/{w.reset_token}", EVERYONE,
+          data=new_password_data, changes=EVERYONE, note="the token is the permission"),
+    Route("accounts.accept_invitation", "GET", lambda w: f"/invitation/{w.invitation_token}", EVERYONE,
+          note="the token is the permission"),
+    Route("accounts.accept_invitation", "POST", lambda w: f"/invitation/{w.invitation_token}", EVERYONE,
+          data=new_password_data, changes=EVERYONE, note="the token is the permission"),
+    Route("accounts.account", "GET", lambda w: "/account", SIGNED_IN),
+    Route("accounts.set_language", "POST", lambda w: "/language", EVERYONE, data=lambda w: {"lang": "en"}),
+    # Organizer: events, categories, fields, departments
+    Route("events.list_events", "GET", lambda w: "/manage/events", ORGANIZERS),
+    Route("events.new_event", "GET", lambda w: "/manage/events/new", ORGANIZERS),
+    Route("events.new_event", "POST", lambda w: "/manage/events/new", ORGANIZERS,
+          data=new_event_data, changes=ORGANIZERS),
+    Route("events.show_event", "GET", lambda w: f"/manage/events/{w.event}", ORGANIZERS),
+    Route("events.edit_event", "GET", lambda w: f"/manage/events/{w.event}/edit", ORGANIZERS),
+    Route("events.edit_event", "POST", lambda w: f"/manage/events/{w.event}/edit", ORGANIZERS,
+          data=edit_event_data, changes=ORGANIZERS),
+    Route("events.change_state", "POST", lambda w: f"/manage/events/{w.event}/state", ORGANIZERS,
+          data=lambda w: {"state": "closed"}, changes=ORGANIZERS),
+    Route("events.new_category", "GET", lambda w: f"/manage/events/{w.event}/categories/new", ORGANIZERS),
+    Route("events.new_category", "POST", lambda w: f"/manage/events/{w.event}/categories/new", ORGANIZERS,
+          data=category_data, changes=ORGANIZERS),
+    Route("events.edit_category", "GET", lambda w: f"/manage/categories/{w.category}/edit", ORGANIZERS),
+    Route("events.edit_category", "POST", lambda w: f"/manage/categories/{w.category}/edit", ORGANIZERS,
+          data=lambda w: category_data(w, "이름을 바꾼 부문"), changes=ORGANIZERS),
+    Route("events.delete_category", "POST", lambda w: f"/manage/categories/{w.spare_category}/delete", ORGANIZERS,
+          data=no_data, changes=ORGANIZERS),
+    Route("events.fields", "GET", lambda w: f"/manage/events/{w.event}/fields", ORGANIZERS),
+    Route("events.fields", "POST", lambda w: f"/manage/events/{w.event}/fields", ORGANIZERS,
+          data=lambda w: {"name": "도시안전"}, changes=ORGANIZERS),
+    Route("events.delete_field", "POST", lambda w: f"/manage/fields/{w.spare_field}/delete", ORGANIZERS,
+          data=no_data, changes=ORGANIZERS),
+    Route("events.departments", "GET", lambda w: "/manage/departments", ORGANIZERS),
+    Route("events.departments", "POST", lambda w: "/manage/departments", ORGANIZERS,
+          data=lambda w: {"name": "자치행정과"}, changes=ORGANIZERS),
+    Route("events.delete_department", "POST", lambda w: f"/manage/departments/{w.spare_department}/delete",
+          ORGANIZERS, data=no_data, changes=ORGANIZERS),
+    # Nominations
+    Route("nominations.nominate", "GET", lambda w: f"/events/{w.event}/nominate", NOMINATORS),
+    Route("nominations.nominate", "GET", lambda w: f"/events/{w.draft_event}/nominate", NOBODY,
+          hidden=NOMINATORS, note="draft event"),
+    Route("nominations.nominate", "POST", lambda w: f"/events/{w.event}/nominate", NOMINATORS,
+          data=nomination_data, changes=NOMINATORS),
+    Route("nominations.mine", "GET", lambda w: "/my/nominations", NOMINATORS),
+    Route("nominations.edit", "GET", lambda w: f"/nominations/{w.submitted}/edit", frozenset({RESIDENT}),
+          note="the resident is its nominator"),
+    Route("nominations.edit", "POST", lambda w: f"/nominations/{w.submitted}/edit", frozenset({RESIDENT}),
+          data=lambda w: nomination_data(w, "고친 제목"), changes=frozenset({RESIDENT}),
+          note="the resident is its nominator"),
+    Route("nominations.withdraw", "POST", lambda w: f"/nominations/{w.submitted}/withdraw", frozenset({RESIDENT}),
+          data=no_data, changes=frozenset({RESIDENT}), note="the resident is its nominator"),
+    Route("nominations.show", "GET", lambda w: f"/nominations/{w.finalist}", EVERYONE, note="finalist"),
+    Route("nominations.show", "GET", lambda w: f"/nominations/{w.submitted}", frozenset({RESIDENT, ORGANIZER}),
+          hidden=frozenset({ANONYMOUS, OFFICIAL, JUDGE}), note="not a finalist; the resident is its nominator"),
+    Route("nominations.show", "GET", lambda w: f"/nominations/{w.draft_finalist}", frozenset({RESIDENT, ORGANIZER}),
+          hidden=frozenset({ANONYMOUS, OFFICIAL, JUDGE}), note="finalist of a draft event"),
+    Route("nominations.photo", "GET", lambda w: f"/nominations/{w.finalist}/photo", EVERYONE, note="finalist"),
+    Route("nominations.photo", "GET", lambda w: f"/nominations/{w.submitted}/photo",
+          frozenset({RESIDENT, ORGANIZER}), hidden=frozenset({ANONYMOUS, OFFICIAL, JUDGE}),
+          note="not a finalist; the resident is its nominator"),
+    Route("nominations.screening_list", "GET", lambda w: f"/manage/events/{w.event}/nominations", ORGANIZERS),
+    Route("nominations.screen", "GET", lambda w: f"/manage/nominations/{w.submitted}/screen", ORGANIZERS),
+    Route("nominations.screen", "POST", lambda w: f"/manage/nominations/{w.submitted}/screen", ORGANIZERS,
+          data=lambda w: {"decision": "finalist", "note": ""}, changes=ORGANIZERS),
+    # Organizer: accounts
+    Route("admin.list_users", "GET", lambda w: "/manage/users/", ORGANIZERS),
+    Route("admin.invite", "GET", lambda w: "/manage/users/invite", ORGANIZERS),
+    Route("admin.invite", "POST", lambda w: "/manage/users/invite", ORGANIZERS,
+          data=lambda w: {"name": "이심사", "email": "judge-new@test.example", "role": "judge", "department": ""},
+          changes=ORGANIZERS),
+    Route("admin.import_csv", "GET", lambda w: "/manage/users/import", ORGANIZERS),
+    Route("admin.import_csv", "POST", lambda w: "/manage/users/import", ORGANIZERS,
+          data=csv_upload, changes=ORGANIZERS),
+    Route("admin.resend_invitation", "POST", lambda w: f"/manage/users/{w.pending_official}/resend", ORGANIZERS,
+          data=no_data, changes=ORGANIZERS),
+    Route("admin.toggle_enabled", "POST", lambda w: f"/manage/users/{w.other_resident}/enabled", ORGANIZERS,
+          data=no_data, changes=ORGANIZERS),
+]
+
+
+# ---------------------------------------------------------------------------
+# The app and the world
+
+
+@pytest.fixture(scope="module")
+def app(migrated_database, smtp_server):
+    """One app for this module, overriding conftest's app of one test.
+
+    conftest's app is built and its tables TRUNCATEd (twice) for every test: on PostgreSQL that
+    alone is ~0.3 s, times ~300 requests here. The world fixture below empties the tables with
+    DELETE instead, which is what keeps each test independent. The settings are conftest's.
+    """
+    app = create_app(
+        {
+            "APP_ENV": "testing",
+            "SQLALCHEMY_DATABASE_URI": migrated_database,
+            "MAIL_SERVER": smtp_server.hostname,
+            "MAIL_PORT": smtp_server.port,
+            "SERVER_NAME": None,
+        }
+    )
+    _empty_all_tables(app)
+    yield app
+    _empty_all_tables(app)
+    with app.app_context():
+        db.engine.dispose()
+
+
+def _delete_all_rows():
+    with db.engine.begin() as connection:
+        for table in reversed(db.metadata.sorted_tables):
+            connection.execute(table.delete())
+
+
+def _accounts(*specs):
+    """Users as factories.user makes them, with a cheap password hash and one INSERT for all."""
+    users = []
+    for number, (role, verified, has_password) in enumerate(specs, start=1):
+        users.append(User(
+            email=f"{role}{number}@access.example",
+            name=f"{role} {number}",
+            role=Role(role),
+            email_verified_at=utcnow() if verified else None,
+            password_hash=FAST_PASSWORD_HASH if has_password else None,
+            invited_at=None if has_password else utcnow(),
+        ))
+    db.session.add_all(users)
+    db.session.flush()
+    return users
+
+
+def _photo(nomination):
+    nomination.photo = NominationPhoto(data=PNG_BYTES, mime_type="image/png", width=1, height=1)
+
+
+@pytest.fixture
+def world(app):
+    """Empty tables, then every record a URL of the table needs; returns their ids and tokens."""
+    limiter.reset()  # the in-memory limits of the testing profile, shared by the module's app
+    with app.app_context():
+        db.session.remove()
+        _delete_all_rows()
+        resident, official, judge, organizer, other_resident, unverified, pending = _accounts(
+            (RESIDENT, True, True),
+            (OFFICIAL, True, True),
+            (JUDGE, True, True),
+            (ORGANIZER, True, True),
+            (RESIDENT, True, True),  # another resident: not the nominator of anything
+            (RESIDENT, False, True),  # a resident who has not confirmed the email address
+            (OFFICIAL, False, False),  # an invited official who has not set a password yet
+        )
+        users = {RESIDENT: resident, OFFICIAL: official, JUDGE: judge, ORGANIZER: organizer}
+
+        event = factories.event()  # open, in its nominating window
+        draft = factories.event(state="draft")
+        spare_department = Department(name="예비과")
+        db.session.add(spare_department)
+        department = db.session.scalar(select(Department).where(Department.name == "협치지원팀"))
+
+        resident_id = users[RESIDENT].id
+        submitted = factories.nomination(event.id, nominator_id=resident_id, title="주민 제안 후보")
+        submitted.department = department
+        finalist = factories.nomination(event.id, nominator_id=resident_id, state="finalist", title="본선 후보")
+        draft_finalist = factories.nomination(draft.id, nominator_id=resident_id, state="finalist")
+        for nomination in (submitted, finalist, draft_finalist):
+            _photo(nomination)
+        db.session.flush()
+
+        result = SimpleNamespace(
+            ids={role: user.id for role, user in users.items()},
+            emails={role: user.email for role, user in users.items()},
+            other_resident=other_resident.id,
+            other_resident_email=other_resident.email,
+            unverified=unverified.id,
+            unverified_email=unverified.email,
+            pending_official=pending.id,
+            event=event.id,
+            draft_event=draft.id,
+            category=event.categories[0].id,
+            spare_category=event.categories[1].id,  # no nominations: it can be deleted
+            field=event.fields[0].id,
+            spare_field=event.fields[2].id,  # no nominations: it can be deleted
+            spare_department=spare_department.id,  # no nominations: it can be deleted
+            submitted=submitted.id,
+            finalist=finalist.id,
+            draft_finalist=draft_finalist.id,
+            verify_token=account_operations.verification_token(unverified),
+            reset_token=account_operations.password_reset_token(other_resident),
+            invitation_token=account_operations.invitation_token(pending),
+        )
+        db.session.commit()
+        return result
+
+
+def signed_in(app, world, role, email=None):
+    """A fresh client, signed in as the world's user of the role (or as nobody)."""
+    web = Browserless(app.test_client())
+    if role != ANONYMOUS:
+        response = web.login(email or world.emails[role])
+        assert response.status_code == 302, f"login as {role} failed"
+    return web
+
+
+def send(web, route, world):
+    url = route.url(world)
+    if route.method == "GET":
+        return web.client.get(url)
+    # After login the session is new, so the token comes from a page of this session.
+    data = dict(route.data(world))
+    data["csrf_token"] = web.token("/login")
+    return web.client.post(url, data=data)
+
+
+def database_rows(app):
+    """Every row of every table, in primary-key order: "nothing changed" means exactly that."""
+    with app.app_context():
+        with db.engine.connect() as connection:
+            return {
+                table.name: [tuple(row) for row in connection.execute(
+                    table.select().order_by(*table.primary_key.columns))]
+                for table in db.metadata.sorted_tables
+            }
+
+
+def assert_login_redirect(response, url):
+    assert response.status_code == 302, response.status_code
+    location = urlsplit(response.headers["Location"])
+    assert location.path == "/login"
+    assert parse_qs(location.query).get("next") == [url]
+
+
+def is_login_redirect(response):
+    return response.status_code == 302 and urlsplit(response.headers.get("Location", "")).path == "/login" and (
+        "next" in parse_qs(urlsplit(response.headers["Location"]).query)
+    )
+
+
+REFUSALS = [pytest.param(route, role, id=f"{route.id()} as {role}") for route in ROUTES for role in ROLES
+            if role in route.refused]
+ALLOWANCES = [pytest.param(route, role, id=f"{route.id()} as {role}") for route in ROUTES for role in ROLES
+              if role in route.allowed]
+
+
+# ---------------------------------------------------------------------------
+# The table against the app
+
+
+def _app_routes(app):
+    return {
+        (rule.endpoint, method)
+        for rule in app.url_map.iter_rules()
+        if rule.endpoint != "static"
+        for method in rule.methods - {"HEAD", "OPTIONS"}
+    }
+
+
+def test_table_covers_every_route_and_method(app):
+    in_app = _app_routes(app)
+    in_table = {(route.endpoint, route.method) for route in ROUTES}
+    assert sorted(in_app - in_table) == [], "routes without a row in the access table"
+    assert sorted(in_table - in_app) == [], "rows for a route or method the app does not have"
+
+
+def test_each_row_url_reaches_its_endpoint(app, world):
+    adapter = app.url_map.bind("localhost")
+    for route in ROUTES:
+        endpoint, _args = adapter.match(route.url(world), method=route.method)
+        assert endpoint == route.endpoint, route.id()
+
+
+def test_table_agrees_with_the_role_decorators(app):
+    """Where a view declares its roles (roles_required), the table allows no one else."""
+    for route in ROUTES:
+        declared = getattr(app.view_functions[route.endpoint], "allowed_roles", None)
+        if declared is not None:
+            assert route.allowed <= {str(role.value) for role in declared}, route.id()
+
+
+def test_manage_pages_are_for_organizers_only(app):
+    manage = {rule.endpoint for rule in app.url_map.iter_rules() if rule.rule.startswith("/manage")}
+    assert manage, "no /manage routes"
+    for endpoint in manage:
+        declared = getattr(app.view_functions[endpoint], "allowed_roles", None)
+        assert declared is not None and [r.value for r in declared] == [ORGANIZER], endpoint
+    rows = [route for route in ROUTES if route.endpoint in manage]
+    assert rows and all(route.allowed == ORGANIZERS and not route.hidden for route in rows)
+
+
+# ---------------------------------------------------------------------------
+# Request by request
+
+
+@pytest.mark.parametrize(("route", "role"), REFUSALS)
+def test_refused_role_is_refused(app, world, route, role):
+    web = signed_in(app, world, role)
+    before = database_rows(app) if route.method == "POST" else None
+    response = send(web, route, world)
+    expected = route.expected_refusal(role)
+    if expected == LOGIN:
+        assert_login_redirect(response, route.url(world))
+    else:
+        assert response.status_code == expected
+    if before is not None:
+        assert database_rows(app) == before, "a refused request changed the database"
+
+
+@pytest.mark.parametrize(("route", "role"), ALLOWANCES)
+def test_allowed_role_is_not_refused(app, world, route, role):
+    web = signed_in(app, world, role)
+    before = database_rows(app) if route.changes else None
+    response = send(web, route, world)
+    assert not is_login_redirect(response), "sent to log in"
+    if route.method == "GET":
+        assert response.status_code < 400
+    else:
+        assert response.status_code in (200, 302)
+    if role in route.changes:
+        assert database_rows(app) != before, "the allowed request did nothing: its data is not a real test"
+
+
+# ---------------------------------------------------------------------------
+# Special cases
+
+
+def test_unverified_resident_is_asked_to_confirm_the_email(app, world):
+    web = signed_in(app, world, RESIDENT, email=world.unverified_email)
+    with web.client.session_transaction() as session:
+        session["lang"] = "en"
+    url = f"/events/{world.event}/nominate"
+    response = web.client.get(url)
+    assert response.status_code == 403
+    page = response.get_data(as_text=True)
+    assert "Confirm your email address" in page
+    assert world.unverified_email in page and 'action="/verify/resend"' in page
+
+    before = database_rows(app)
+    response = web.client.post(url, data={**nomination_data(world), "csrf_token": csrf_token(page)})
+    assert response.status_code == 403
+    assert database_rows(app) == before
+
+
+def test_resident_cannot_touch_another_residents_nomination(app, world):
+    web = signed_in(app, world, RESIDENT, email=world.other_resident_email)
+    url = f"/nominations/{world.submitted}"
+    token = web.token("/login")
+    before = database_rows(app)
+    assert web.client.get(url + "/edit").status_code == 403
+    response = web.client.post(url + "/edit", data={**nomination_data(world, "남의 후보"), "csrf_token": token})
+    assert response.status_code == 403
+    assert web.client.post(url + "/withdraw", data={"csrf_token": token}).status_code == 403
+    assert database_rows(app) == before
+    with app.app_context():
+        nomination = db.session.get(Nomination, world.submitted)
+        assert nomination.state == NominationState.SUBMITTED and nomination.title == "주민 제안 후보"
+
+
+def test_non_finalist_is_seen_only_by_its_nominator_and_organizers(app, world):
+    viewers = {
+        "anonymous": (signed_in(app, world, ANONYMOUS), 404),
+        "other resident": (signed_in(app, world, RESIDENT, email=world.other_resident_email), 404),
+        "nominator": (signed_in(app, world, RESIDENT), 200),
+        "organizer": (signed_in(app, world, ORGANIZER), 200),
+    }
+    for who, (web, status) in viewers.items():
+        page = web.client.get(f"/nominations/{world.submitted}")
+        photo = web.client.get(f"/nominations/{world.submitted}/photo")
+        assert (page.status_code, photo.status_code) == (status, status), who
+        if status == 200:
+            assert "주민 제안 후보" in page.get_data(as_text=True)
+            assert photo.data == PNG_BYTES and photo.headers["Cache-Control"].startswith("private")
+        else:
+            assert "주민 제안 후보" not in page.get_data(as_text=True)
+        # The finalist of the same event is public.
+        assert web.client.get(f"/nominations/{world.finalist}").status_code == 200, who
+        assert web.client.get(f"/nominations/{world.finalist}/photo").status_code == 200, who
+
+
+def test_draft_event_is_hidden_from_everyone_but_organizers(app, world):
+    with app.app_context():
+        draft_name = db.session.get(Nomination, world.draft_finalist).event.name
+    pages = [f"/events/{world.draft_event}", f"/events/{world.draft_event}/finalists",
+             f"/nominations/{world.draft_finalist}/photo"]
+    for role in ROLES:
+        web = signed_in(app, world, role)
+        expected = 200 if role == ORGANIZER else 404
+        for url in pages:
+            if url.endswith("/photo") and role == RESIDENT:
+                continue  # its nominator may see their own nomination, whatever the event's state
+            assert web.client.get(url).status_code == expected, (role, url)
+        home = web.client.get("/").get_data(as_text=True)
+        assert draft_name not in home, role
+        if role in NOMINATORS:
+            assert web.client.get(f"/events/{world.draft_event}/nominate").status_code == 404, role
+
+
+def test_disabled_or_pending_accounts_are_anonymous(app, world):
+    """An invited official without a password cannot log in, and is refused like anyone anonymous."""
+    web = Browserless(app.test_client())
+    with app.app_context():
+        email = db.session.get(User, world.pending_official).email
+    assert web.login(email).status_code == 200
+    assert_login_redirect(web.client.get("/my/nominations"), "/my/nominations")

@@ -1,0 +1,285 @@
+"""Casting ballots, on-site codes and sessions, paper totals. Operations flush, never commit."""
+from dataclasses import dataclass
+from datetime import timedelta
+
+from flask_babel import gettext as _
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+
+from voting.accounts.models import VotingGroup
+from voting.audit import operations as audit
+from voting.ballots import codes
+from voting.ballots.models import (
+    Ballot,
+    BallotApproval,
+    Channel,
+    OnsiteCode,
+    OnsiteCodeBatch,
+    OnsiteSession,
+    PaperApproval,
+    PaperTotal,
+    Participation,
+)
+from voting.database import savepoint, utcnow
+from voting.events.models import Event, EventState
+from voting.events.operations import NotAllowed, ensure_unlocked
+from voting.extensions import db
+from voting.nominations.models import Nomination, NominationState
+
+MAX_BATCH_SIZE = 2000
+MAX_COUNTDOWN_MINUTES = 240
+
+
+class AlreadyVoted(Exception):
+    """This voter or code has a ballot in this category already."""
+
+
+@dataclass(frozen=True)
+class Voter:
+    """Who casts: an account, or an on-site code. Exactly one is set."""
+
+    user: object = None
+    code: OnsiteCode | None = None
+
+    @property
+    def group(self):
+        return self.user.voting_group if self.user is not None else self.code.batch.group
+
+    @property
+    def channel(self):
+        return Channel.ONLINE if self.user is not None else Channel.ONSITE
+
+
+def finalists(category):
+    return db.session.scalars(
+        select(Nomination)
+        .where(Nomination.category_id == category.id, Nomination.state == NominationState.FINALIST)
+        .order_by(Nomination.title, Nomination.id)
+    ).all()
+
+
+def open_session(category, now=None):
+    now = now or utcnow()
+    sessions = db.session.scalars(
+        select(OnsiteSession).where(OnsiteSession.category_id == category.id, OnsiteSession.closed_at.is_(None))
+    ).all()
+    return next((s for s in sessions if s.is_open(now)), None)
+
+
+def voting_open_for(category, voter, now=None):
+    """Accounts vote in the voting window or an open on-site session; codes only in a session."""
+    now = now or utcnow()
+    event = category.event
+    if event.state != EventState.OPEN:
+        return False
+    if voter.code is not None:
+        return open_session(category, now) is not None
+    return event.voting.is_open(now) or open_session(category, now) is not None
+
+
+def has_voted(category, voter):
+    column, value = (Participation.user_id, voter.user.id) if voter.user is not None else (Participation.code_id, voter.code.id)
+    return db.session.scalar(
+        select(Participation.id).where(Participation.category_id == category.id, column == value)
+    ) is not None
+
+
+def check_choices(category, voter, nomination_ids):
+    """Returns the chosen finalists, or raises NotAllowed saying what is wrong."""
+    ids = list(dict.fromkeys(nomination_ids))
+    if len(ids) != len(nomination_ids):
+        raise NotAllowed(_("A finalist was chosen twice."))
+    if not ids:
+        raise NotAllowed(_("Choose at least one finalist."))
+    if len(ids) > category.max_approvals:
+        raise NotAllowed(_("Choose at most %(k)d finalists.", k=category.max_approvals))
+    chosen = {n.id: n for n in finalists(category) if n.id in ids}
+    if len(chosen) != len(ids):
+        raise NotAllowed(_("A chosen finalist is not a finalist of this category."))
+    if voter.user is not None and not category.allow_self_approval:
+        own = [n.title for n in chosen.values() if n.nominator_id == voter.user.id]
+        if own:
+            raise NotAllowed(_("You cannot vote for a nomination you submitted yourself: %(titles)s.", titles=", ".join(own)))
+    return [chosen[i] for i in ids]
+
+
+def ensure_may_vote(category, voter, now=None):
+    ensure_unlocked(category.event)
+    if voter.user is not None:
+        if voter.user.voting_group is None:
+            raise NotAllowed(_("Judges and organizers do not vote."))
+        if not voter.user.can_nominate():
+            raise NotAllowed(_("Confirm your email address before voting."))
+    elif voter.code.batch.is_revoked:
+        raise NotAllowed(_("This code was withdrawn by the organizers."))
+    if not voting_open_for(category, voter, now):
+        if voter.code is not None:
+            raise NotAllowed(_("On-site voting for %(category)s is not open now.", category=category.name))
+        raise NotAllowed(_("Voting for %(category)s is not open now.", category=category.name))
+
+
+def cast_ballot(category, voter, nomination_ids):
+    """Writes who voted and what was chosen, apart, in one transaction; returns the receipt.
+
+    The participation row is written first, under the write lock, and meets the
+    unique constraint that allows one ballot per voter and category.
+    """
+    ensure_may_vote(category, voter)
+    chosen = check_choices(category, voter, nomination_ids)
+    try:
+        with savepoint(db.session):
+            db.session.add(
+                Participation(
+                    category_id=category.id,
+                    user_id=voter.user.id if voter.user is not None else None,
+                    code_id=voter.code.id if voter.code is not None else None,
+                    group=voter.group,
+                    channel=voter.channel,
+                )
+            )
+    except IntegrityError as exc:
+        raise AlreadyVoted(category.id) from exc
+    receipt = codes.random_code(codes.RECEIPT_LENGTH)
+    ballot = Ballot(category_id=category.id, group=voter.group, channel=voter.channel, receipt_hash=codes.receipt_hash(receipt))
+    ballot.approvals = [BallotApproval(nomination_id=n.id) for n in chosen]
+    db.session.add(ballot)
+    audit.record(
+        "ballot.cast",
+        actor=voter.user,
+        batch_id=voter.code.batch_id if voter.code is not None else None,
+        event_id=category.event_id,
+        details={"category_id": category.id, "group": voter.group.value, "channel": voter.channel.value},
+    )
+    return codes.grouped(receipt)
+
+
+def receipt_is_counted(receipt):
+    normalized = codes.normalize(receipt)
+    if len(normalized) != codes.RECEIPT_LENGTH:
+        return False
+    return db.session.scalar(select(Ballot.id).where(Ballot.receipt_hash == codes.receipt_hash(normalized))) is not None
+
+
+def create_code_batch(event, group, size, label, actor):
+    """Returns the batch and its plain codes; only their keyed hashes are stored."""
+    ensure_unlocked(event)
+    if not 1 <= size <= MAX_BATCH_SIZE:
+        raise NotAllowed(_("A batch has 1 to %(max)d codes.", max=MAX_BATCH_SIZE))
+    batch = OnsiteCodeBatch(event_id=event.id, group=VotingGroup(group), size=size, label=label or "", created_by_id=actor.id)
+    db.session.add(batch)
+    plain = set()
+    while len(plain) < size:
+        plain.add(codes.random_code(codes.ONSITE_CODE_LENGTH))
+    plain = sorted(plain)
+    batch.codes = [OnsiteCode(code_hash=codes.onsite_code_hash(code)) for code in plain]
+    db.session.flush()
+    audit.record("codes.create", actor=actor, batch_id=batch.id, event_id=event.id, details={"size": size, "group": batch.group.value, "label": batch.label})
+    return batch, [codes.grouped(code) for code in plain]
+
+
+def revoke_code_batch(batch, actor):
+    ensure_unlocked(db.session.get(Event, batch.event_id))
+    if batch.revoked_at is None:
+        batch.revoked_at = utcnow()
+        audit.record("codes.revoke", actor=actor, batch_id=batch.id, event_id=batch.event_id)
+    db.session.flush()
+
+
+def find_code(event, typed):
+    normalized = codes.normalize(typed)
+    if len(normalized) != codes.ONSITE_CODE_LENGTH:
+        return None
+    code = db.session.scalar(select(OnsiteCode).where(OnsiteCode.code_hash == codes.onsite_code_hash(normalized)))
+    if code is None or code.batch.event_id != event.id:
+        return None
+    return code
+
+
+def open_onsite_voting(category, minutes, actor):
+    ensure_unlocked(category.event)
+    if category.event.state != EventState.OPEN:
+        raise NotAllowed(_("Open the event before opening on-site voting."))
+    if minutes is not None and not 1 <= minutes <= MAX_COUNTDOWN_MINUTES:
+        raise NotAllowed(_("The countdown is 1 to %(max)d minutes.", max=MAX_COUNTDOWN_MINUTES))
+    if open_session(category) is not None:
+        raise NotAllowed(_("On-site voting for this category is already open."))
+    now = utcnow()
+    session = OnsiteSession(category_id=category.id, opened_at=now, closes_at=now + timedelta(minutes=minutes) if minutes else None)
+    db.session.add(session)
+    db.session.flush()
+    audit.record("onsite.open", actor=actor, event_id=category.event_id, details={"category_id": category.id, "minutes": minutes})
+    return session
+
+
+def close_onsite_voting(category, actor):
+    ensure_unlocked(category.event)
+    closed = 0
+    for session in db.session.scalars(
+        select(OnsiteSession).where(OnsiteSession.category_id == category.id, OnsiteSession.closed_at.is_(None))
+    ):
+        session.closed_at = utcnow()
+        closed += 1
+    if not closed:
+        raise NotAllowed(_("On-site voting for this category is not open."))
+    db.session.flush()
+    audit.record("onsite.close", actor=actor, event_id=category.event_id, details={"category_id": category.id})
+
+
+def paper_total(category, group):
+    return db.session.scalar(
+        select(PaperTotal).where(PaperTotal.category_id == category.id, PaperTotal.group == VotingGroup(group))
+    )
+
+
+def save_paper_totals(category, group, ballots, counts, actor):
+    """Replaces the paper totals of one group; counts maps finalist ids to approvals."""
+    ensure_unlocked(category.event)
+    finalist_ids = {n.id for n in finalists(category)}
+    if set(counts) - finalist_ids:
+        raise NotAllowed(_("A count is for a nomination that is not a finalist of this category."))
+    if ballots < 0 or any(c < 0 for c in counts.values()):
+        raise NotAllowed(_("Counts cannot be negative."))
+    if any(c > ballots for c in counts.values()):
+        raise NotAllowed(_("A finalist cannot have more approvals than there are ballots."))
+    if sum(counts.values()) > ballots * category.max_approvals:
+        raise NotAllowed(
+            _("The approvals add up to %(total)d, more than %(ballots)d ballots × %(k)d choices allow.",
+              total=sum(counts.values()), ballots=ballots, k=category.max_approvals)
+        )
+    total = paper_total(category, group)
+    before = None
+    if total is None:
+        total = PaperTotal(category_id=category.id, group=VotingGroup(group))
+        db.session.add(total)
+    else:
+        before = {"ballots": total.ballots, "approvals": {str(a.nomination_id): a.count for a in total.approvals}}
+    total.ballots = ballots
+    existing = {a.nomination_id: a for a in total.approvals}
+    for nomination_id in finalist_ids:
+        count = counts.get(nomination_id, 0)
+        if nomination_id in existing:
+            existing[nomination_id].count = count
+        else:
+            total.approvals.append(PaperApproval(nomination_id=nomination_id, count=count))
+    db.session.flush()
+    after = {"ballots": ballots, "approvals": {str(k): counts.get(k, 0) for k in sorted(finalist_ids)}}
+    audit.record(
+        "paper.save", actor=actor, event_id=category.event_id,
+        details={"category_id": category.id, "group": VotingGroup(group).value, "before": before, "after": after},
+    )
+    return total
+
+
+def turnout(event):
+    """Ballots per category, group and channel (paper counts as entered)."""
+    rows = {}
+    category_ids = [c.id for c in event.categories]
+    for category_id, group, channel, number in db.session.execute(
+        select(Participation.category_id, Participation.group, Participation.channel, func.count())
+        .where(Participation.category_id.in_(category_ids))
+        .group_by(Participation.category_id, Participation.group, Participation.channel)
+    ):
+        rows[(category_id, group.value, channel.value)] = number
+    for total in db.session.scalars(select(PaperTotal).where(PaperTotal.category_id.in_(category_ids))):
+        rows[(total.category_id, total.group.value, Channel.PAPER.value)] = total.ballots
+    return rows
