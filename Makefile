@@ -5,8 +5,8 @@ PY := $(VENV)/bin/python
 FLASK := $(VENV)/bin/flask --app wsgi
 HOST ?= 127.0.0.1
 PORT ?= 5000
-RUN_PACKAGES := fonts-nanum
-TEST_PACKAGES := fonts-nanum chromium
+RUN_PACKAGES := fonts-nanum libpango-1.0-0 libpangoft2-1.0-0
+TEST_PACKAGES := fonts-nanum libpango-1.0-0 libpangoft2-1.0-0 chromium poppler-utils wrk
 
 .PHONY: run test install translations extract-messages
 

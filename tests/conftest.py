@@ -268,3 +268,66 @@ def chromium():
 def screenshot_dir():
     os.makedirs(ARTIFACTS, exist_ok=True)
     return ARTIFACTS
+
+
+class GunicornServer:
+    """The app under gunicorn in its own processes, on the suite's database."""
+
+    def __init__(self, database_url, workers=2, threads=4):
+        self.database_url = database_url
+        self.workers, self.threads = workers, threads
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.process = None
+
+    def start(self):
+        import subprocess
+        import sys
+        import time
+        import urllib.request
+
+        root = os.path.dirname(os.path.dirname(__file__))
+        env = dict(os.environ, APP_ENV="testing", DATABASE_URL=self.database_url, PYTHONPATH=root)
+        gunicorn = os.path.join(os.path.dirname(sys.executable), "gunicorn")
+        self.process = subprocess.Popen(
+            [gunicorn, "--workers", str(self.workers), "--threads", str(self.threads), "--bind",
+             f"127.0.0.1:{self.port}", "--graceful-timeout", "2", "--log-level", "warning", "wsgi:app"],
+            cwd=root, env=env,
+        )
+        deadline = time.time() + 30
+        while time.time() < deadline:
+            try:
+                urllib.request.urlopen(self.url + "/login", timeout=2).read()
+                return self
+            except OSError:
+                time.sleep(0.1)
+        raise RuntimeError("gunicorn did not start")
+
+    def kill(self):
+        """SIGKILL to the master and every worker: nothing gets to clean up."""
+        import signal
+        import subprocess
+
+        children = subprocess.run(["pgrep", "-P", str(self.process.pid)], capture_output=True, text=True).stdout.split()
+        for pid in [self.process.pid, *map(int, children)]:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        self.process.wait(timeout=10)
+
+    def stop(self):
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except Exception:
+                self.kill()
+
+
+@pytest.fixture
+def gunicorn_server(app, migrated_database):
+    server = GunicornServer(migrated_database)
+    server.start()
+    yield server
+    server.stop()

@@ -25,7 +25,10 @@ from tests import factories
 from tests.conftest import Browserless, _empty_all_tables, csrf_token
 from voting import create_app
 from voting.accounts import operations as account_operations
-from voting.accounts.models import Role, User
+from voting.accounts.models import Role, User, VotingGroup
+from voting.ballots import codes
+from voting.ballots.models import OnsiteCode, OnsiteCodeBatch, OnsiteSession
+from voting.ballots.routes import ONSITE_SESSION_KEY
 from voting.database import utcnow
 from voting.events.models import Department
 from voting.extensions import db, limiter
@@ -44,6 +47,8 @@ LOGIN = "login"  # expected refusal: a redirect to /login?next=<the page>
 # One cheap hash for every account of the world: the default scrypt costs ~50 ms per user.
 FAST_PASSWORD_HASH = generate_password_hash(factories.PASSWORD, method="pbkdf2:sha256:1")
 PNG_BYTES = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
+ONSITE_CODE = "ACCE-SS2T-EST"
+DRAFT_ONSITE_CODE = "DRAF-T2TE-STS"
 
 
 @dataclass(frozen=True)
@@ -53,6 +58,7 @@ class Route:
     ``hidden``: refused roles that get 404 (the page hides that it exists) instead of
     login (anonymous) or 403 (signed in). ``changes``: allowed roles whose request must change
     the database, which proves that ``data`` would really act if a refused role got through.
+    ``setup(web, world)`` runs before the request, for every role alike.
     """
 
     endpoint: str
@@ -63,6 +69,7 @@ class Route:
     data: Callable | None = None
     changes: frozenset = NOBODY
     note: str = ""
+    setup: Callable | None = None  # prepares the client before the request, e.g. an on-site code
 
     def __post_init__(self):
         assert self.method in ("GET", "POST")
@@ -141,6 +148,24 @@ def nomination_data(w, title="새 후보: 마을 공유부엌"):
 
 def new_password_data(_w):
     return {"password": "a-new-long-password", "password_confirm": "a-new-long-password"}
+
+
+def with_onsite_code(event_attr, code_attr):
+    """A client that has typed a valid on-site code for the event, as onsite_start remembers it."""
+
+    def setup(web, w):
+        with web.client.session_transaction() as session:
+            session[ONSITE_SESSION_KEY] = {"event_id": getattr(w, event_attr), "code_id": getattr(w, code_attr)}
+
+    return setup
+
+
+def choose_finalist(w):
+    return {"approvals": [str(w.vote_finalists[0])]}
+
+
+def cast_finalist(w):
+    return {"approvals": [str(w.vote_finalists[0])], "action": "cast"}
 
 
 def csv_upload(_w):
@@ -251,6 +276,55 @@ ROUTES = [
           data=no_data, changes=ORGANIZERS),
     Route("admin.toggle_enabled", "POST", lambda w: f"/manage/users/{w.other_resident}/enabled", ORGANIZERS,
           data=no_data, changes=ORGANIZERS),
+    # Voting online (accounts), on site (with a printed code) and the receipt check
+    Route("ballots.overview", "GET", lambda w: f"/events/{w.vote_event}/vote", NOMINATORS),
+    Route("ballots.overview", "GET", lambda w: f"/events/{w.draft_event}/vote", NOBODY,
+          hidden=NOMINATORS, note="draft event"),
+    Route("ballots.vote", "GET", lambda w: f"/categories/{w.vote_category}/vote", NOMINATORS),
+    Route("ballots.vote", "GET", lambda w: f"/categories/{w.draft_category}/vote", NOBODY,
+          hidden=NOMINATORS, note="draft event"),
+    Route("ballots.vote", "POST", lambda w: f"/categories/{w.vote_category}/vote", NOMINATORS,
+          data=choose_finalist, note="shows the choice to confirm"),
+    Route("ballots.cast", "POST", lambda w: f"/categories/{w.vote_category}/vote/cast", NOMINATORS,
+          data=cast_finalist, changes=NOMINATORS),
+    Route("ballots.receipt", "GET", lambda w: "/vote/receipt", EVERYONE),
+    Route("ballots.onsite_start", "GET", lambda w: f"/onsite/{w.vote_event}", EVERYONE),
+    Route("ballots.onsite_start", "GET", lambda w: f"/onsite/{w.draft_event}", NOBODY,
+          hidden=EVERYONE, note="draft event"),
+    Route("ballots.onsite_start", "POST", lambda w: f"/onsite/{w.vote_event}", EVERYONE,
+          data=lambda w: {"code": w.onsite_code}),
+    Route("ballots.onsite_overview", "GET", lambda w: f"/onsite/{w.vote_event}/ballots", EVERYONE,
+          setup=with_onsite_code("vote_event", "onsite_code_id"), note="the code is the permission"),
+    Route("ballots.onsite_overview", "GET", lambda w: f"/onsite/{w.draft_event}/ballots", NOBODY,
+          hidden=EVERYONE, setup=with_onsite_code("draft_event", "draft_code_id"),
+          note="draft event, code typed while it was public"),
+    Route("ballots.onsite_vote", "GET", lambda w: f"/onsite/{w.vote_event}/categories/{w.vote_category}",
+          EVERYONE, setup=with_onsite_code("vote_event", "onsite_code_id"), note="the code is the permission"),
+    Route("ballots.onsite_vote", "POST", lambda w: f"/onsite/{w.vote_event}/categories/{w.vote_category}",
+          EVERYONE, data=choose_finalist, setup=with_onsite_code("vote_event", "onsite_code_id"),
+          note="the code is the permission"),
+    Route("ballots.onsite_cast", "POST", lambda w: f"/onsite/{w.vote_event}/categories/{w.vote_category}/cast",
+          EVERYONE, data=cast_finalist, changes=EVERYONE, setup=with_onsite_code("vote_event", "onsite_code_id"),
+          note="the code is the permission"),
+    Route("ballots.check_receipt", "GET", lambda w: "/receipts/check", EVERYONE),
+    Route("ballots.check_receipt", "POST", lambda w: "/receipts/check", EVERYONE,
+          data=lambda w: {"receipt": "AAAA-BBBB-CCCC-DDDD"}),
+    # Organizer: the vote
+    Route("voting_admin.code_batches", "GET", lambda w: f"/manage/events/{w.vote_event}/codes", ORGANIZERS),
+    Route("voting_admin.code_batches", "POST", lambda w: f"/manage/events/{w.vote_event}/codes", ORGANIZERS,
+          data=lambda w: {"group": "resident", "size": "2", "label": "접수대"}, changes=ORGANIZERS),
+    Route("voting_admin.revoke_batch", "POST", lambda w: f"/manage/code-batches/{w.code_batch}/revoke", ORGANIZERS,
+          data=no_data, changes=ORGANIZERS),
+    Route("voting_admin.onsite", "GET", lambda w: f"/manage/events/{w.vote_event}/onsite", ORGANIZERS),
+    Route("voting_admin.open_onsite", "POST", lambda w: f"/manage/categories/{w.vote_spare_category}/onsite/open",
+          ORGANIZERS, data=lambda w: {"minutes": "30"}, changes=ORGANIZERS),
+    Route("voting_admin.close_onsite", "POST", lambda w: f"/manage/categories/{w.vote_category}/onsite/close",
+          ORGANIZERS, data=no_data, changes=ORGANIZERS),
+    Route("voting_admin.paper", "GET", lambda w: f"/manage/categories/{w.vote_category}/paper/resident", ORGANIZERS),
+    Route("voting_admin.paper", "POST", lambda w: f"/manage/categories/{w.vote_category}/paper/resident", ORGANIZERS,
+          data=lambda w: {"ballots": "3", **{f"count_{n}": "1" for n in w.vote_finalists}}, changes=ORGANIZERS),
+    Route("voting_admin.turnout", "GET", lambda w: f"/manage/events/{w.vote_event}/turnout", ORGANIZERS),
+    Route("voting_admin.audit_log", "GET", lambda w: f"/manage/events/{w.vote_event}/audit", ORGANIZERS),
 ]
 
 
@@ -340,6 +414,19 @@ def world(app):
         draft_finalist = factories.nomination(draft.id, nominator_id=resident_id, state="finalist")
         for nomination in (submitted, finalist, draft_finalist):
             _photo(nomination)
+
+        # An event in its voting window: finalists by another resident, a printed code, on-site voting open.
+        vote_event = factories.event(phase="voting")
+        vote_finalists = [
+            factories.nomination(vote_event.id, nominator_id=other_resident.id, state="finalist", title=title)
+            for title in ("마을 공유부엌", "골목 정원")
+        ]
+        batch = OnsiteCodeBatch(event_id=vote_event.id, group=VotingGroup.RESIDENT, size=1, created_by_id=organizer.id,
+                                codes=[OnsiteCode(code_hash=codes.onsite_code_hash(ONSITE_CODE))])
+        draft_batch = OnsiteCodeBatch(event_id=draft.id, group=VotingGroup.RESIDENT, size=1, created_by_id=organizer.id,
+                                      codes=[OnsiteCode(code_hash=codes.onsite_code_hash(DRAFT_ONSITE_CODE))])
+        db.session.add_all([batch, draft_batch])
+        db.session.add(OnsiteSession(category_id=vote_event.categories[0].id, opened_at=utcnow()))
         db.session.flush()
 
         result = SimpleNamespace(
@@ -360,6 +447,15 @@ def world(app):
             submitted=submitted.id,
             finalist=finalist.id,
             draft_finalist=draft_finalist.id,
+            draft_category=draft.categories[0].id,
+            vote_event=vote_event.id,
+            vote_category=vote_event.categories[0].id,  # on-site voting open
+            vote_spare_category=vote_event.categories[1].id,  # on-site voting closed
+            vote_finalists=[n.id for n in vote_finalists],
+            code_batch=batch.id,
+            onsite_code=ONSITE_CODE,
+            onsite_code_id=batch.codes[0].id,
+            draft_code_id=draft_batch.codes[0].id,
             verify_token=account_operations.verification_token(unverified),
             reset_token=account_operations.password_reset_token(other_resident),
             invitation_token=account_operations.invitation_token(pending),
@@ -378,6 +474,8 @@ def signed_in(app, world, role, email=None):
 
 
 def send(web, route, world):
+    if route.setup:
+        route.setup(web, world)
     url = route.url(world)
     if route.method == "GET":
         return web.client.get(url)

@@ -14,18 +14,6 @@ from voting.nominations.models import Nomination, NominationState
 ORGANIZER_PASSWORD = "organizer-password-1"
 
 
-@pytest.fixture(autouse=True)
-def fast_password_hashing(monkeypatch):
-    """Cheap hashes keep the suite fast; the stored hash names its method, so checks still work."""
-    from werkzeug.security import generate_password_hash
-
-    from voting.accounts import models
-
-    monkeypatch.setattr(
-        models, "generate_password_hash", lambda password: generate_password_hash(password, "pbkdf2:sha256:1000")
-    )
-
-
 @pytest.fixture
 def new_web(app, web):
     return lambda: type(web)(app.test_client())
@@ -72,12 +60,13 @@ def test_create_organizer_asks_for_missing_values(app, runner):
     assert count(app, User, User.email == "asked@district.example", User.role == Role.ORGANIZER) == 1
 
 
-@pytest.mark.parametrize("email", ["boss@district.example", "BOSS@district.example"])
-def test_create_organizer_with_a_taken_email_fails(app, runner, email):
+def test_create_organizer_with_a_taken_email_fails(app, runner):
     assert create_organizer(runner).exit_code == 0
-    result = create_organizer(runner, email=email, name="다른 사람", password="another-password-2")
-    assert result.exit_code != 0
-    assert "already has an account" in result.output
+    for email in ["boss@district.example", "BOSS@district.example", "Boss@District.Example"]:
+        result = create_organizer(runner, email=email, name="다른 사람", password="another-password-2")
+        assert result.exit_code != 0, email
+        assert "already has an account" in result.output, email
+        assert "Traceback" not in result.output
     assert count(app, User) == 1
     with app.app_context():
         assert db.session.scalar(select(User)).name == "운영자"
@@ -91,11 +80,11 @@ def test_create_organizer_refuses_an_email_a_resident_has(app, runner, make_user
     assert count(app, User, User.role == Role.ORGANIZER) == 0
 
 
-@pytest.mark.parametrize("email", ["not-an-email", "two@@district.example", "space in@district.example", ""])
-def test_create_organizer_with_a_bad_email_fails(app, runner, email):
-    result = create_organizer(runner, email=email)
-    assert result.exit_code != 0
-    assert "invalid email address" in result.output
+def test_create_organizer_with_a_bad_email_fails(app, runner):
+    for email in ["not-an-email", "two@@district.example", "space in@district.example", "boss@localhost", ""]:
+        result = create_organizer(runner, email=email)
+        assert result.exit_code != 0, email
+        assert "invalid email address" in result.output, email
     assert count(app, User) == 0
 
 

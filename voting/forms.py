@@ -1,6 +1,7 @@
 """Validators and fields shared by the forms of several areas."""
 from flask_babel import lazy_gettext as _l
 from wtforms import StringField, TextAreaField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, ValidationError
 
 
@@ -48,3 +49,8 @@ def aria_attributes(field):
     if field.errors:
         attributes["aria-invalid"] = "true"
     return attributes
+
+
+def options(pairs):
+    """(value, label) pairs as the choices WTForms wants."""
+    return [SelectChoice(value, label) for value, label in pairs]

@@ -3,7 +3,7 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, HiddenField, PasswordField, SelectField
 from wtforms.validators import Email, EqualTo, Length
 
-from voting.forms import strip_text, max_length, required, text_field
+from voting.forms import max_length, options, required, strip_text, text_field
 
 PASSWORD_MIN = 10
 PASSWORD_MAX = 128
@@ -70,5 +70,5 @@ class EmptyForm(FlaskForm):
 
 
 class LanguageForm(FlaskForm):
-    lang = SelectField(_l("Language"), choices=[("ko", "한국어"), ("en", "English")])
+    lang = SelectField(_l("Language"), choices=options([("ko", "한국어"), ("en", "English")]))
     next = HiddenField()

@@ -5,9 +5,9 @@ from wtforms import EmailField, SelectField
 from wtforms.validators import Email
 
 from voting.accounts.models import Role
-from voting.forms import max_length, required, strip_text, text_field
+from voting.forms import max_length, options, required, strip_text, text_field
 
-ROLE_CHOICES = [(Role.OFFICIAL.value, _l("Official")), (Role.JUDGE.value, _l("Judge"))]
+ROLE_CHOICES = options([(Role.OFFICIAL.value, _l("Official")), (Role.JUDGE.value, _l("Judge"))])
 
 
 class InviteForm(FlaskForm):

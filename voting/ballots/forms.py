@@ -6,7 +6,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 
 from voting.accounts.models import VotingGroup
 from voting.ballots.operations import MAX_BATCH_SIZE, MAX_COUNTDOWN_MINUTES
-from voting.forms import required, strip_text, text_field
+from voting.forms import options, required, strip_text, text_field
 from voting.labels import GROUP_LABELS
 
 
@@ -21,7 +21,7 @@ class BallotForm(FlaskForm):
 
     def __init__(self, *args, finalists, **kwargs):
         super().__init__(*args, **kwargs)
-        self.approvals.choices = [(n.id, n.title) for n in finalists]
+        self.approvals.choices = options((n.id, n.title) for n in finalists)
 
 
 class CodeForm(FlaskForm):
@@ -45,7 +45,7 @@ class ReceiptForm(FlaskForm):
 
 
 def _group_field():
-    return SelectField(_l("Voting group"), choices=[(g.value, GROUP_LABELS[g.value]) for g in VotingGroup])
+    return SelectField(_l("Voting group"), choices=options((g.value, GROUP_LABELS[g.value]) for g in VotingGroup))
 
 
 class CodeBatchForm(FlaskForm):

@@ -210,6 +210,8 @@ def onsite_start(event_id):
 @bp.route("/onsite/<int:event_id>/ballots")
 def onsite_overview(event_id):
     event = db.get_or_404(Event, event_id)
+    if not event.is_public:
+        abort(404)
     voter = _onsite_voter(event)
     if voter is None:
         return redirect(url_for("ballots.onsite_start", event_id=event_id))

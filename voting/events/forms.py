@@ -4,7 +4,7 @@ from wtforms import BooleanField, DateTimeLocalField, FieldList, Form, FormField
 from wtforms.validators import InputRequired, NumberRange, Optional, ValidationError
 
 from voting.events.models import CategoryKind, EventState, JudgeAggregation, TIE_BREAK_KEYS, VoteNormalization
-from voting.forms import required, text_area, text_field
+from voting.forms import options, required, text_area, text_field
 from voting.labels import TIE_BREAK_LABELS
 
 DATETIME_FORMAT = "%Y-%m-%dT%H:%M"
@@ -62,11 +62,11 @@ class EventForm(FlaskForm):
 class EventStateForm(FlaskForm):
     state = SelectField(
         _l("State"),
-        choices=[
+        choices=options([
             (EventState.DRAFT.value, _l("Draft (organizers only)")),
             (EventState.OPEN.value, _l("Open")),
             (EventState.CLOSED.value, _l("Closed")),
-        ],
+        ]),
     )
 
 
@@ -92,7 +92,7 @@ class CriterionRow(Form):
 def _tie_break_field(label, first=False):
     choices = [] if first else [("", _l("(none)"))]
     choices += [(key, TIE_BREAK_LABELS[key]) for key in TIE_BREAK_KEYS]
-    return SelectField(label, choices=choices, validators=[] if not first else [required()])
+    return SelectField(label, choices=options(choices), validators=[] if not first else [required()])
 
 
 class CategoryForm(FlaskForm):
@@ -100,7 +100,7 @@ class CategoryForm(FlaskForm):
     description = text_area(_l("Description"), 2000, optional=True)
     kind = RadioField(
         _l("What is nominated"),
-        choices=[(CategoryKind.PRACTICE.value, _l("A practice (project)")), (CategoryKind.PERSON.value, _l("A person"))],
+        choices=options([(CategoryKind.PRACTICE.value, _l("A practice (project)")), (CategoryKind.PERSON.value, _l("A person"))]),
         validators=[required(_l("Choose what is nominated."))],
     )
     max_approvals = _number(_l("Choices per ballot"), 1, 20, description=_l("How many finalists one ballot may approve."))
@@ -109,19 +109,19 @@ class CategoryForm(FlaskForm):
     weight_judges = _number(_l("Judges' scores (%)"), 0, 100)
     vote_normalization = SelectField(
         _l("Vote normalization"),
-        choices=[
+        choices=options([
             (VoteNormalization.TOP.value, _l("Against the most-voted finalist (top)")),
             (VoteNormalization.SHARE.value, _l("Share of ballots (share)")),
             (VoteNormalization.MINMAX.value, _l("Between fewest and most votes (minmax)")),
-        ],
+        ]),
     )
     judge_aggregation = SelectField(
         _l("Judge aggregation"),
-        choices=[
+        choices=options([
             (JudgeAggregation.MEAN.value, _l("Mean (mean)")),
             (JudgeAggregation.TRIMMED.value, _l("Mean without highest and lowest from 5 sheets (trimmed)")),
             (JudgeAggregation.ZSCORE.value, _l("Standardized per judge (zscore)")),
-        ],
+        ]),
     )
     tie_break_1 = _tie_break_field(_l("Tie-break, first"), first=True)
     tie_break_2 = _tie_break_field(_l("Tie-break, second"))

@@ -4,7 +4,7 @@ from flask_wtf.file import FileField
 from wtforms import BooleanField, HiddenField, RadioField, SelectField
 from wtforms.validators import Optional, ValidationError
 
-from voting.forms import required, text_area, text_field
+from voting.forms import options, required, text_area, text_field
 from voting.nominations.models import NominationState
 
 CONSENT_TEXT = _l(
@@ -43,9 +43,9 @@ class NominationForm(FlaskForm):
     def __init__(self, *args, categories, fields, departments, **kwargs):
         super().__init__(*args, **kwargs)
         self.categories_by_id = {c.id: c for c in categories}
-        self.category_id.choices = [(c.id, c.name) for c in categories]
-        self.field_id.choices = [(f.id, f.name) for f in fields]
-        self.department_id.choices = [("", _l("(not given)"))] + [(d.id, d.name) for d in departments]
+        self.category_id.choices = options((c.id, c.name) for c in categories)
+        self.field_id.choices = options((f.id, f.name) for f in fields)
+        self.department_id.choices = options([("", _l("(not given)"))] + [(d.id, d.name) for d in departments])
 
     def selected_category(self):
         return self.categories_by_id.get(self.category_id.data)
@@ -74,7 +74,7 @@ SCREENING_CHOICES = [
 
 
 class ScreeningForm(FlaskForm):
-    decision = RadioField(_l("Decision"), choices=SCREENING_CHOICES, validators=[required(_l("Choose a decision."))])
+    decision = RadioField(_l("Decision"), choices=options(SCREENING_CHOICES), validators=[required(_l("Choose a decision."))])
     note = text_area(
         _l("Reason or comment for the nominator"),
         2000,
