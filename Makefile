@@ -8,7 +8,7 @@ PORT ?= 5000
 RUN_PACKAGES := fonts-nanum libpango-1.0-0 libpangoft2-1.0-0
 TEST_PACKAGES := fonts-nanum libpango-1.0-0 libpangoft2-1.0-0 chromium poppler-utils wrk
 
-.PHONY: run test install translations extract-messages
+.PHONY: run test install translations extract-messages bench-vote
 
 $(VENV)/.installed: pyproject.toml
 	python3 -m venv $(VENV)
@@ -36,3 +36,7 @@ run: install translations
 test: install translations
 	@scripts/ensure-debian-packages.sh $(TEST_PACKAGES)
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+bench-vote: install translations
+	@scripts/ensure-debian-packages.sh wrk
+	$(PY) bench/vote.py $(BENCH_ARGS)

@@ -12,7 +12,7 @@ Refused POSTs carry a valid CSRF token and form data that would work for an allo
 allowed-role tests check that it does change the database), and must change nothing at all.
 """
 import io
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from types import SimpleNamespace
 from typing import Callable
 from urllib.parse import parse_qs, urlsplit
@@ -334,11 +334,12 @@ ROUTES = [
 
 @pytest.fixture(scope="module")
 def app(migrated_database, smtp_server):
-    """One app for this module, overriding conftest's app of one test.
+    """One app for this module, with conftest's settings, overriding conftest's app of one test.
 
-    conftest's app is built and its tables TRUNCATEd (twice) for every test: on PostgreSQL that
-    alone is ~0.3 s, times ~300 requests here. The world fixture below empties the tables with
-    DELETE instead, which is what keeps each test independent. The settings are conftest's.
+    conftest's app is built and its tables TRUNCATEd twice for every test: on PostgreSQL that
+    alone is ~0.3 s, times the ~450 tests here. Instead the world fixtures below empty the
+    tables with DELETE (fast on both databases) before they build the world. conftest's
+    client, web, make_user and login_as work on this app too.
     """
     app = create_app(
         {
@@ -383,10 +384,8 @@ def _photo(nomination):
     nomination.photo = NominationPhoto(data=PNG_BYTES, mime_type="image/png", width=1, height=1)
 
 
-@pytest.fixture
-def world(app):
-    """Empty tables, then every record a URL of the table needs; returns their ids and tokens."""
-    limiter.reset()  # the in-memory limits of the testing profile, shared by the module's app
+def build_world(app):
+    """Empties the tables, then makes every record a URL of the table needs; returns ids and tokens."""
     with app.app_context():
         db.session.remove()
         _delete_all_rows()
@@ -395,7 +394,7 @@ def world(app):
             (OFFICIAL, True, True),
             (JUDGE, True, True),
             (ORGANIZER, True, True),
-            (RESIDENT, True, True),  # another resident: not the nominator of anything
+            (RESIDENT, True, True),  # another resident: nominated the finalists of the vote only
             (RESIDENT, False, True),  # a resident who has not confirmed the email address
             (OFFICIAL, False, False),  # an invited official who has not set a password yet
         )
@@ -462,6 +461,38 @@ def world(app):
         )
         db.session.commit()
         return result
+
+
+class _Shared:
+    app = None
+    world = None
+    clean = False  # the database holds exactly the world as it was built
+
+
+@pytest.fixture
+def world(app):
+    """A world made for this test alone: for tests that change the database."""
+    limiter.reset()  # the in-memory limits of the testing profile, shared by the module's app
+    _Shared.clean = False
+    return build_world(app)
+
+
+@pytest.fixture
+def shared_world(app):
+    """For tests that only read: the last world, when every test since it was built has left
+    the database as it found it (and said so with left_unchanged()), else a new one.
+
+    Building the world is most of a test's time; ~80% of the tests here only read.
+    """
+    limiter.reset()
+    if not (_Shared.clean and _Shared.app is app):
+        _Shared.world, _Shared.app = build_world(app), app
+    _Shared.clean = False  # until this test has passed
+    return _Shared.world
+
+
+def left_unchanged():
+    _Shared.clean = True
 
 
 def signed_in(app, world, role, email=None):
@@ -535,11 +566,12 @@ def test_table_covers_every_route_and_method(app):
     assert sorted(in_table - in_app) == [], "rows for a route or method the app does not have"
 
 
-def test_each_row_url_reaches_its_endpoint(app, world):
+def test_each_row_url_reaches_its_endpoint(app, shared_world):
     adapter = app.url_map.bind("localhost")
     for route in ROUTES:
-        endpoint, _args = adapter.match(route.url(world), method=route.method)
+        endpoint, _args = adapter.match(route.url(shared_world), method=route.method)
         assert endpoint == route.endpoint, route.id()
+    left_unchanged()
 
 
 def test_table_agrees_with_the_role_decorators(app):
@@ -565,7 +597,8 @@ def test_manage_pages_are_for_organizers_only(app):
 
 
 @pytest.mark.parametrize(("route", "role"), REFUSALS)
-def test_refused_role_is_refused(app, world, route, role):
+def test_refused_role_is_refused(app, shared_world, route, role):
+    world = shared_world
     web = signed_in(app, world, role)
     before = database_rows(app) if route.method == "POST" else None
     response = send(web, route, world)
@@ -576,10 +609,13 @@ def test_refused_role_is_refused(app, world, route, role):
         assert response.status_code == expected
     if before is not None:
         assert database_rows(app) == before, "a refused request changed the database"
+    left_unchanged()
 
 
 @pytest.mark.parametrize(("route", "role"), ALLOWANCES)
-def test_allowed_role_is_not_refused(app, world, route, role):
+def test_allowed_role_is_not_refused(app, request, route, role):
+    read_only = route.method == "GET" and not route.changes
+    world = request.getfixturevalue("shared_world" if read_only else "world")
     web = signed_in(app, world, role)
     before = database_rows(app) if route.changes else None
     response = send(web, route, world)
@@ -590,13 +626,16 @@ def test_allowed_role_is_not_refused(app, world, route, role):
         assert response.status_code in (200, 302)
     if role in route.changes:
         assert database_rows(app) != before, "the allowed request did nothing: its data is not a real test"
+    if read_only:
+        left_unchanged()
 
 
 # ---------------------------------------------------------------------------
 # Special cases
 
 
-def test_unverified_resident_is_asked_to_confirm_the_email(app, world):
+def test_unverified_resident_is_asked_to_confirm_the_email(app, shared_world):
+    world = shared_world
     web = signed_in(app, world, RESIDENT, email=world.unverified_email)
     with web.client.session_transaction() as session:
         session["lang"] = "en"
@@ -611,9 +650,11 @@ def test_unverified_resident_is_asked_to_confirm_the_email(app, world):
     response = web.client.post(url, data={**nomination_data(world), "csrf_token": csrf_token(page)})
     assert response.status_code == 403
     assert database_rows(app) == before
+    left_unchanged()
 
 
-def test_resident_cannot_touch_another_residents_nomination(app, world):
+def test_resident_cannot_touch_another_residents_nomination(app, shared_world):
+    world = shared_world
     web = signed_in(app, world, RESIDENT, email=world.other_resident_email)
     url = f"/nominations/{world.submitted}"
     token = web.token("/login")
@@ -626,12 +667,15 @@ def test_resident_cannot_touch_another_residents_nomination(app, world):
     with app.app_context():
         nomination = db.session.get(Nomination, world.submitted)
         assert nomination.state == NominationState.SUBMITTED and nomination.title == "주민 제안 후보"
+    left_unchanged()
 
 
-def test_non_finalist_is_seen_only_by_its_nominator_and_organizers(app, world):
+def test_non_finalist_is_seen_only_by_its_nominator_and_organizers(app, shared_world):
+    world = shared_world
     viewers = {
         "anonymous": (signed_in(app, world, ANONYMOUS), 404),
         "other resident": (signed_in(app, world, RESIDENT, email=world.other_resident_email), 404),
+        "official": (signed_in(app, world, OFFICIAL), 404),
         "nominator": (signed_in(app, world, RESIDENT), 200),
         "organizer": (signed_in(app, world, ORGANIZER), 200),
     }
@@ -647,30 +691,59 @@ def test_non_finalist_is_seen_only_by_its_nominator_and_organizers(app, world):
         # The finalist of the same event is public.
         assert web.client.get(f"/nominations/{world.finalist}").status_code == 200, who
         assert web.client.get(f"/nominations/{world.finalist}/photo").status_code == 200, who
+    left_unchanged()
 
 
-def test_draft_event_is_hidden_from_everyone_but_organizers(app, world):
-    with app.app_context():
-        draft_name = db.session.get(Nomination, world.draft_finalist).event.name
-    pages = [f"/events/{world.draft_event}", f"/events/{world.draft_event}/finalists",
-             f"/nominations/{world.draft_finalist}/photo"]
+def test_draft_event_is_hidden_from_everyone_but_organizers(app, shared_world):
+    world = shared_world
+    draft = world.draft_event
+    public_pages = [f"/events/{draft}", f"/events/{draft}/finalists"]
+    finalist_pages = [f"/nominations/{world.draft_finalist}", f"/nominations/{world.draft_finalist}/photo"]
     for role in ROLES:
         web = signed_in(app, world, role)
         expected = 200 if role == ORGANIZER else 404
-        for url in pages:
-            if url.endswith("/photo") and role == RESIDENT:
-                continue  # its nominator may see their own nomination, whatever the event's state
+        # The resident nominated the draft event's finalist, and may see their own nomination.
+        for url in public_pages + (finalist_pages if role != RESIDENT else []):
             assert web.client.get(url).status_code == expected, (role, url)
+        assert web.client.get(f"/onsite/{draft}").status_code == 404, role
         home = web.client.get("/").get_data(as_text=True)
-        assert draft_name not in home, role
+        assert f'href="/events/{world.event}"' in home
+        if role != ORGANIZER:
+            assert f'href="/events/{draft}"' not in home, role
         if role in NOMINATORS:
-            assert web.client.get(f"/events/{world.draft_event}/nominate").status_code == 404, role
+            for url in (f"/events/{draft}/nominate", f"/events/{draft}/vote", f"/categories/{world.draft_category}/vote"):
+                assert web.client.get(url).status_code == 404, (role, url)
+    left_unchanged()
 
 
-def test_disabled_or_pending_accounts_are_anonymous(app, world):
-    """An invited official without a password cannot log in, and is refused like anyone anonymous."""
-    web = Browserless(app.test_client())
+def test_disabled_or_invited_accounts_are_treated_as_anonymous(app, world, client, web, login_as):
+    """An organizer disabling an account ends its sessions; an invitation without a password is no login."""
+    user = login_as(RESIDENT)
+    assert client.get("/my/nominations").status_code == 200
+    with app.app_context():
+        account_operations.set_enabled(db.session.get(User, user.id), False)
+        db.session.commit()
+    assert_login_redirect(client.get("/my/nominations"), "/my/nominations")
+    assert web.login(user.email).status_code == 200, "a disabled account cannot log in"
+
+    invited = Browserless(app.test_client())
     with app.app_context():
         email = db.session.get(User, world.pending_official).email
-    assert web.login(email).status_code == 200
-    assert_login_redirect(web.client.get("/my/nominations"), "/my/nominations")
+    assert invited.login(email).status_code == 200, "an invited account has no password yet"
+    assert_login_redirect(invited.client.get("/account"), "/account")
+
+
+def test_onsite_pages_without_a_code_send_to_the_code_page(app, shared_world):
+    """On-site voting pages are for whoever typed a valid code in this browser: no code, no ballot."""
+    world = shared_world
+    web = Browserless(app.test_client())
+    start = f"/onsite/{world.vote_event}"
+    for url in (f"{start}/ballots", f"{start}/categories/{world.vote_category}"):
+        response = web.client.get(url)
+        assert response.status_code == 302 and urlsplit(response.headers["Location"]).path == start, url
+    before = database_rows(app)
+    response = web.client.post(f"{start}/categories/{world.vote_category}/cast",
+                               data={**cast_finalist(world), "csrf_token": web.token(start)})
+    assert response.status_code == 302 and urlsplit(response.headers["Location"]).path == start
+    assert database_rows(app) == before
+    left_unchanged()

@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from tests import factories
 from voting.events.models import AwardTier, Category, Criterion, Department, Event, EventState, Field
 from voting.extensions import db
-from voting.nominations.models import Nomination, NominationState
+from voting.nominations.models import Nomination
 
 UTC = timezone.utc
 
