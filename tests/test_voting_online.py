@@ -25,7 +25,7 @@ def test_resident_casts_two_approvals_and_gets_a_receipt(app, web, login_as, mai
     receipt = receipt_from(response)
     assert len(receipt.replace("-", "")) == 16
     assert approvals_count(app, finalists[0]) == 1 and approvals_count(app, finalists[1]) == 0
-    mail = mailbox.to(resident.email)[-1]
+    mail = wait_for_mail(mailbox, resident.email)
     assert receipt in mail.get_content()
 
     assert web.client.get("/vote/receipt").status_code == 302, "the receipt is shown once"
@@ -33,6 +33,18 @@ def test_resident_casts_two_approvals_and_gets_a_receipt(app, web, login_as, mai
     assert 'class="result-ok"' in checked
     missing = web.post("/receipts/check", {"receipt": "AAAA-BBBB-CCCC-DDDD"}).get_data(as_text=True)
     assert 'class="result-missing"' in missing
+
+
+def wait_for_mail(mailbox, address, timeout=10):
+    """Receipts are mailed in the background, after the response."""
+    import time
+
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if mailbox.to(address):
+            return mailbox.to(address)[-1]
+        time.sleep(0.05)
+    raise AssertionError(f"no mail to {address}")
 
 
 def test_second_ballot_in_a_category_is_refused(app, web, login_as):
@@ -47,7 +59,6 @@ def test_second_ballot_in_a_category_is_refused(app, web, login_as):
 
 
 def test_ballot_content_has_no_voter_and_no_time(app):
-    ballot_columns = {c["name"] for c in inspect(db.engine).get_columns("ballots")} if False else None
     with app.app_context():
         ballot_columns = {c["name"] for c in inspect(db.engine).get_columns("ballots")}
         approval_columns = {c["name"] for c in inspect(db.engine).get_columns("ballot_approvals")}

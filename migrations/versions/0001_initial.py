@@ -49,6 +49,7 @@ def upgrade():
     sa.Column('name', sa.String(length=100), nullable=False),
     sa.Column('role', sa.Enum('resident', 'official', 'judge', 'organizer', name='user_role', native_enum=False, create_constraint=True, length=20), nullable=False),
     sa.Column('department', sa.String(length=100), nullable=True),
+    sa.Column('locale', sa.String(length=5), nullable=True),
     sa.Column('password_hash', sa.String(length=255), nullable=True),
     sa.Column('session_token', sa.String(length=64), nullable=False),
     sa.Column('email_verified_at', sa.DateTime(), nullable=True),

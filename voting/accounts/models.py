@@ -44,6 +44,8 @@ class User(UserMixin, db.Model):
     name: Mapped[str] = mapped_column(String(100))
     role: Mapped[Role] = mapped_column(enum_column(Role, "user_role"))
     department: Mapped[str | None] = mapped_column(String(100))
+    # The language the user last chose; mail to them is written in it.
+    locale: Mapped[str | None] = mapped_column(String(5))
     password_hash: Mapped[str | None] = mapped_column(String(255))
     # Rotated on every password change so that old sessions and links stop working.
     session_token: Mapped[str] = mapped_column(String(64), default=lambda: secrets.token_hex(16))

@@ -46,10 +46,10 @@ def _add_user(user):
     return user
 
 
-def register_resident(name, email, password):
+def register_resident(name, email, password, locale=None):
     if find_user_by_email(email):
         raise EmailTaken(email)
-    user = User(name=name, email=email.lower(), role=Role.RESIDENT)
+    user = User(name=name, email=email.lower(), role=Role.RESIDENT, locale=locale)
     user.set_password(password)
     return _add_user(user)
 

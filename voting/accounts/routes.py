@@ -1,12 +1,14 @@
 from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
+from flask_babel import get_locale
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required, login_user, logout_user
 
 from voting.accounts import operations
 from voting.accounts.forms import EmptyForm, ForgotPasswordForm, LanguageForm, LoginForm, NewPasswordForm, SignupForm
 from voting.accounts.models import Role
 from voting.extensions import db, limiter
-from voting.mail import send_mail
+from voting.mail import recipient_locale, send_mail
 from voting.navigation import redirect_back, safe_next
 from voting.security import TokenError, roles_required
 
@@ -27,7 +29,9 @@ def _only_posts():
 
 def send_verification(user):
     link = url_for("accounts.verify_email", token=operations.verification_token(user), _external=True)
-    return send_mail(user.email, _("Confirm your email address"), "verify_email", user=user, link=link)
+    return send_mail(
+        user.email, _l("Confirm your email address"), "verify_email", locale=recipient_locale(user), user=user, link=link
+    )
 
 
 def _start_session(user, remember=False):
@@ -47,7 +51,7 @@ def signup():
     form = SignupForm()
     if form.validate_on_submit():
         try:
-            user = operations.register_resident(form.name.data, form.email.data, form.password.data)
+            user = operations.register_resident(form.name.data, form.email.data, form.password.data, str(get_locale()))
         except operations.EmailTaken:
             form.email.errors.append(_("An account with this email address exists. Log in or reset the password."))
         else:
@@ -128,7 +132,9 @@ def forgot_password():
         user = operations.find_user_by_email(form.email.data)
         if user is not None and user.is_active:
             link = url_for("accounts.reset_password", token=operations.password_reset_token(user), _external=True)
-            send_mail(user.email, _("Reset your password"), "reset_password", user=user, link=link)
+            send_mail(
+                user.email, _l("Reset your password"), "reset_password", locale=recipient_locale(user), user=user, link=link
+            )
         # The same answer whether or not the address has an account.
         flash(_("If %(email)s has an account, a link to set a new password is on its way.", email=form.email.data), "info")
         return redirect(url_for("accounts.login"))
@@ -186,4 +192,7 @@ def set_language():
     form = LanguageForm()
     if form.validate_on_submit():
         session["lang"] = form.lang.data
+        if current_user.is_authenticated and current_user.locale != form.lang.data:
+            current_user.locale = form.lang.data
+            db.session.commit()
     return redirect_back()

@@ -1,6 +1,7 @@
 """Organizer pages for accounts: invitations one by one or from a CSV file."""
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -9,7 +10,7 @@ from voting.accounts.forms import EmptyForm
 from voting.accounts.models import Role, User
 from voting.admin.forms import ImportForm, InviteForm
 from voting.extensions import db
-from voting.mail import send_mail
+from voting.mail import recipient_locale, send_mail
 from voting.security import roles_required
 
 bp = Blueprint("admin", __name__, url_prefix="/manage/users")
@@ -19,7 +20,10 @@ CSV_MAX_BYTES = 1024 * 1024
 
 def send_invitation(user):
     link = url_for("accounts.accept_invitation", token=operations.invitation_token(user), _external=True)
-    return send_mail(user.email, _("You are invited to the sharing party's voting site"), "invitation", user=user, link=link)
+    return send_mail(
+        user.email, _l("You are invited to the sharing party's voting site"), "invitation",
+        locale=recipient_locale(user), user=user, link=link,
+    )
 
 
 @bp.route("/")

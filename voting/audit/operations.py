@@ -4,13 +4,18 @@ import json
 
 from flask import has_request_context, request
 from flask_login import current_user
-from sqlalchemy import select, text
+from sqlalchemy import insert, select, text
 
 from voting.audit.models import AuditEntry
 from voting.database import begin_write, utcnow
 from voting.extensions import db
 
 GENESIS_HASH = "0" * 64
+LAST_HASH = select(AuditEntry.entry_hash).order_by(AuditEntry.id.desc()).limit(1)
+INSERT_ENTRY = insert(AuditEntry.__table__)
+ENTRY_COLUMNS = (
+    "created_at", "action", "actor_id", "code_batch_id", "event_id", "address", "details", "previous_hash", "entry_hash",
+)
 
 
 def canonical_json(value):
@@ -60,8 +65,6 @@ def record(action, *, actor=CURRENT_USER, batch_id=None, event_id=None, details=
     """
     if actor is CURRENT_USER:
         actor = _signed_in_user()
-    _serialize_appends()
-    previous = db.session.scalar(select(AuditEntry.entry_hash).order_by(AuditEntry.id.desc()).limit(1))
     entry = AuditEntry(
         created_at=utcnow().replace(microsecond=0),
         action=action,
@@ -70,12 +73,12 @@ def record(action, *, actor=CURRENT_USER, batch_id=None, event_id=None, details=
         event_id=event_id,
         address=address if address is not None else client_address(),
         details=canonical_json(details or {}),
-        previous_hash=previous or GENESIS_HASH,
     )
+    _serialize_appends()
+    entry.previous_hash = db.session.scalar(LAST_HASH) or GENESIS_HASH
     entry.entry_hash = entry_digest(entry)
-    db.session.add(entry)
-    db.session.flush()
-    return entry
+    db.session.execute(INSERT_ENTRY, {column: getattr(entry, column) for column in ENTRY_COLUMNS})
+    return entry.entry_hash
 
 
 def verify_chain(batch_size=5000):

@@ -4,7 +4,10 @@ Both ways share one flow: choose, confirm on a second page, cast, see the receip
 """
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
+from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
 from voting.accounts.models import Role
 from voting.ballots import operations
@@ -13,7 +16,7 @@ from voting.ballots.models import OnsiteCode
 from voting.events.models import Category, Event
 from voting.events.operations import EventLocked, NotAllowed
 from voting.extensions import db, limiter
-from voting.mail import send_mail
+from voting.mail import recipient_locale, send_mail
 from voting.security import roles_required
 
 bp = Blueprint("ballots", __name__)
@@ -31,8 +34,8 @@ def _only_posts():
 
 
 def _visible_category(category_id):
-    category = db.get_or_404(Category, category_id)
-    if not category.event.is_public:
+    category = db.session.scalar(select(Category).options(joinedload(Category.event)).where(Category.id == category_id))
+    if category is None or not category.event.is_public:
         abort(404)
     return category
 
@@ -80,7 +83,8 @@ def _vote_flow(category, voter, *, vote_url, cast_url, back_url):
         return _frozen_refusal(category, back_url)
     except NotAllowed as exc:
         return _refusal(category, exc.message, back_url)
-    form = BallotForm(finalists=operations.finalists(category))
+    finalists = {n.id: n for n in operations.finalists(category)}
+    form = BallotForm(finalists=finalists.values())
     if form.validate_on_submit():
         try:
             chosen = operations.check_choices(category, voter, form.approvals.data)
@@ -88,7 +92,11 @@ def _vote_flow(category, voter, *, vote_url, cast_url, back_url):
             form.approvals.errors = list(form.approvals.errors) + [exc.message]
         else:
             return render_template(
-                "ballots/confirm.html", category=category, chosen=chosen, cast_url=cast_url, back_url=back_url
+                "ballots/confirm.html",
+                category=category,
+                chosen=[finalists[choice.id] for choice in chosen],
+                cast_url=cast_url,
+                back_url=back_url,
             )
     return _ballot_page(category, form, vote_url, back_url)
 
@@ -120,8 +128,11 @@ def _cast(category, voter, *, vote_url, back_url):
     if voter.user is not None:
         send_mail(
             voter.user.email,
-            _("Your ballot receipt for %(category)s", category=category.name),
+            _l("Your ballot receipt for %(category)s", category=category.name),
             "receipt",
+            locale=recipient_locale(voter.user),
+            confidential=True,
+            background=True,
             user=voter.user,
             category=category,
             receipt=receipt,

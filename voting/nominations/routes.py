@@ -9,7 +9,7 @@ from voting.accounts.models import Role
 from voting.events.models import Event
 from voting.events.operations import EventLocked, NotAllowed
 from voting.extensions import db
-from voting.mail import send_mail
+from voting.mail import recipient_locale, send_mail
 from voting.nominations import operations
 from voting.nominations.forms import CONSENT_TEXT, NominationForm, ScreeningForm
 from voting.nominations.models import Nomination, NominationState
@@ -175,8 +175,9 @@ def screen(nomination_id):
         if screened:
             sent = send_mail(
                 screened.nominator.email,
-                str(SCREENING_MAIL_SUBJECTS[screened.state]),
+                SCREENING_MAIL_SUBJECTS[screened.state],
                 "screening",
+                locale=recipient_locale(screened.nominator),
                 nomination=screened,
                 link=url_for("nominations.mine", _external=True),
             )
