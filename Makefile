@@ -22,7 +22,9 @@ translations: $(VENV)/.installed
 	$(VENV)/bin/pybabel -q compile -d voting/translations
 
 extract-messages: $(VENV)/.installed
-	$(VENV)/bin/pybabel -q extract -F babel.cfg -k _l -k lazy_gettext --no-location --sort-output -o voting/translations/messages.pot .
+	$(VENV)/bin/pybabel -q extract -F babel.cfg -k _l -k lazy_gettext --no-location --sort-output \
+		--project voting --version 0.1.0 --copyright-holder "voting contributors" --msgid-bugs-address "" \
+		-o voting/translations/messages.pot .
 	$(VENV)/bin/pybabel -q update --no-fuzzy-matching -i voting/translations/messages.pot -d voting/translations
 
 run: install translations

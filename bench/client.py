@@ -1,9 +1,10 @@
-"""A load client that accounts for every request: status and latency of each, or its error.
+"""A load client that accounts for every request: the status and latency of each, or its error.
 
-Client processes with persistent connections (gunicorn's gthread worker keeps them
-alive); every prepared request is sent exactly once.
+Requests are prepared as raw bytes and sent by threads in two client processes over
+plain sockets, so that the client takes as little of the machine as it can; every
+prepared request is sent exactly once.
 """
-import http.client
+import socket
 import threading
 import time
 from concurrent.futures import ProcessPoolExecutor
@@ -36,39 +37,69 @@ class Outcome:
         return 1000 * ordered[min(len(ordered) - 1, int(len(ordered) * p / 100))] if ordered else 0.0
 
 
-def _send_all(base_url, rows, outcome, lock):
-    parts = urlsplit(base_url)
-    connection = None
+def encode(host, port, method, path, headers, body=""):
+    lines = [f"{method} {path} HTTP/1.1", f"Host: {host}:{port}"]
+    lines += [f"{name}: {value}" for name, value in headers.items()]
+    payload = body.encode("utf-8")
+    lines.append(f"Content-Length: {len(payload)}")
+    return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + payload
+
+
+def _exchange(sock, request):
+    """Sends one request; returns (status, keep_alive) after reading the whole response."""
+    sock.sendall(request)
+    buffer = b""
+    while b"\r\n\r\n" not in buffer:
+        chunk = sock.recv(65536)
+        if not chunk:
+            raise ConnectionError("closed before the headers")
+        buffer += chunk
+    head, _, rest = buffer.partition(b"\r\n\r\n")
+    lines = head.split(b"\r\n")
+    status = int(lines[0].split()[1])
+    headers = {k.strip().lower(): v.strip() for k, _, v in (line.partition(b":") for line in lines[1:])}
+    length = int(headers.get(b"content-length", b"0"))
+    while len(rest) < length:
+        chunk = sock.recv(65536)
+        if not chunk:
+            raise ConnectionError("closed in the body")
+        rest += chunk
+    return status, headers.get(b"connection", b"").lower() != b"close"
+
+
+def _send_all(address, requests, outcome, lock):
     local = Outcome()
-    for method, path, headers, body in rows:
-        if connection is None:
-            connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
+    sock = None
+    for request in requests:
         began = time.perf_counter()
         try:
-            connection.request(method, path, body=body, headers=headers)
-            response = connection.getresponse()
-            response.read()
-            if response.getheader("Connection", "").lower() == "close":
-                connection.close()
-                connection = None
-        except (OSError, http.client.HTTPException):
+            if sock is None:
+                sock = socket.create_connection(address, timeout=30)
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            status, keep_alive = _exchange(sock, request)
+            if not keep_alive:
+                sock.close()
+                sock = None
+        except OSError:
             local.errors += 1
-            connection = None
+            if sock is not None:
+                sock.close()
+            sock = None
             continue
         ended = time.perf_counter()
-        local.statuses[response.status] = local.statuses.get(response.status, 0) + 1
+        local.statuses[status] = local.statuses.get(status, 0) + 1
         local.latencies.append(ended - began)
         local.started = min(local.started, began)
         local.finished = max(local.finished, ended)
+    if sock is not None:
+        sock.close()
     with lock:
         outcome.merge(local)
 
 
-def _process(base_url, rows, threads):
+def _process(address, requests, threads):
     outcome, lock = Outcome(), threading.Lock()
-    workers = [
-        threading.Thread(target=_send_all, args=(base_url, rows[i::threads], outcome, lock)) for i in range(threads)
-    ]
+    workers = [threading.Thread(target=_send_all, args=(address, requests[i::threads], outcome, lock)) for i in range(threads)]
     for worker in workers:
         worker.start()
     for worker in workers:
@@ -81,8 +112,12 @@ def run(base_url, rows, processes=2, threads=8):
 
     time.perf_counter is CLOCK_MONOTONIC on Linux, shared by the client processes.
     """
+    parts = urlsplit(base_url)
+    address = (parts.hostname, parts.port)
+    requests = [encode(parts.hostname, parts.port, *row) for row in rows]
     total = Outcome()
     with ProcessPoolExecutor(processes) as pool:
-        for outcome in pool.map(_process, [base_url] * processes, [rows[i::processes] for i in range(processes)], [threads] * processes):
+        slices = [requests[i::processes] for i in range(processes)]
+        for outcome in pool.map(_process, [address] * processes, slices, [threads] * processes):
             total.merge(outcome)
     return total

@@ -58,7 +58,7 @@ class Gunicorn:
         self.url = f"http://127.0.0.1:{self.port}"
         gunicorn = os.path.join(os.path.dirname(sys.executable), "gunicorn")
         self.process = subprocess.Popen(
-            [gunicorn, "--worker-class", "gthread", "--workers", str(workers), "--threads", str(threads), "--bind", f"127.0.0.1:{self.port}",
+            [gunicorn, "--workers", str(workers), "--threads", str(threads), "--bind", f"127.0.0.1:{self.port}",
              "--log-level", "warning", "--backlog", "2048", app_path],
             cwd=ROOT, env={**os.environ, **env, "PYTHONPATH": ROOT},
         )

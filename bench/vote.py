@@ -157,9 +157,9 @@ def bench(kind, voters, workers, threads, clients):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--voters", type=int, default=2000, help="each casts one ballot in each of 3 categories")
-    parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--threads", type=int, default=4)
-    parser.add_argument("--clients", type=int, default=8, help="connections per client process (2 processes)")
+    parser.add_argument("--workers", type=int, default=2, help="one per core")
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--clients", type=int, default=6, help="connections per client process (2 processes)")
     parser.add_argument("--skip-postgres", action="store_true")
     args = parser.parse_args()
     random.seed(2019)

@@ -14,6 +14,7 @@ from voting import create_app
 from voting.accounts import operations
 from voting.accounts.models import Role, User
 from voting.extensions import db
+from voting.navigation import safe_next
 
 NEW_PASSWORD = "a-brand-new-password"
 # The Korean catalogue is still being written: accept its wording or the English source text.
@@ -490,7 +491,12 @@ NEXT_CASES = [
     ("/my/nominations?x=1", "/my/nominations"),
     ("https://evil.example/steal", "/"),
     ("//evil.example/steal", "/"),
-    ("/\\evil.example/steal", None),  # sent as /%5Cevil.example/steal: a path on this site
+    ("/\\evil.example/steal", "/"),  # some browsers read a backslash as a slash: //evil.example
+    ("/account\\x", "/"),
+    ("/account\x00", "/"),
+    ("/account\r\nSet-Cookie: x=1", "/"),
+    ("/acc\x7fount", "/"),
+    ("/acc\x85ount", "/"),  # a C1 control character
     ("/\t/evil.example", "/"),  # browsers drop tabs and newlines: //evil.example
     ("/\n/evil.example", "/"),
     ("http:/evil.example", "/"),
@@ -517,6 +523,15 @@ def test_next_is_followed_only_for_same_site_paths(app, web, make_user, new_web)
         else:
             assert location.path == expected_path, next_value
             assert "evil.example" not in header, next_value
+
+
+def test_safe_next_refuses_backslashes_and_control_characters(app):
+    with app.test_request_context():
+        assert safe_next("/my/nominations?x=1") == "/my/nominations?x=1"
+        assert safe_next("/이벤트/1") == "/이벤트/1"
+        for target in ["/\\evil.example", "/a\\b", "/a\tb", "/a\nb", "/a\x00", "/a\x1b[0m", "/a\x7f", "/a\x9b"]:
+            assert safe_next(target) == "/", repr(target)
+            assert safe_next(target, "accounts.account") == "/account", repr(target)
 
 
 def test_login_page_carries_next_from_the_query(client):

@@ -24,6 +24,13 @@ def count(app, model, *where):
         return db.session.scalar(select(func.count()).select_from(model).where(*where))
 
 
+def user_by_email(app, email):
+    with app.app_context():
+        user = db.session.scalar(select(User).where(User.email == email))
+        db.session.expunge_all()
+        return user
+
+
 def create_organizer(runner, email="boss@district.example", name="운영자", password=ORGANIZER_PASSWORD):
     return runner.invoke(args=["voting", "create-organizer", "--email", email, "--name", name, "--password", password])
 
@@ -49,6 +56,22 @@ def test_create_organizer_makes_an_account_that_can_manage_events(app, runner, n
     assert browser.login("boss@district.example", ORGANIZER_PASSWORD).status_code == 302
     assert browser.client.get("/manage/events").status_code == 200
     assert browser.client.get("/manage/users/").status_code == 200
+
+
+def test_create_organizer_strips_spaces_around_email_and_name(app, runner, new_web):
+    result = create_organizer(runner, email="  Boss@District.example \t", name=" 운영자  ")
+    assert result.exit_code == 0, result.output
+    assert result.output == f"organizer {user_by_email(app, 'boss@district.example').id} boss@district.example created\n"
+    with app.app_context():
+        assert db.session.scalar(select(User.name).where(User.email == "boss@district.example")) == "운영자"
+    assert new_web().login("boss@district.example", ORGANIZER_PASSWORD).status_code == 302
+
+    result = runner.invoke(
+        args=["voting", "create-organizer"],
+        input=f"  asked@district.example  \n  물어본 운영자 \n{ORGANIZER_PASSWORD}\n{ORGANIZER_PASSWORD}\n",
+    )
+    assert result.exit_code == 0, result.output
+    assert user_by_email(app, "asked@district.example").name == "물어본 운영자"
 
 
 def test_create_organizer_asks_for_missing_values(app, runner):
@@ -196,6 +219,26 @@ def test_demo_if_empty_adds_nothing_when_events_exist(app, runner, make_event):
     assert count(app, Nomination) == 0
     with app.app_context():
         assert db.session.get(Event, existing.id).name == "기존 행사"
+
+
+def test_demo_if_empty_prints_no_accounts_when_none_exist(app, runner, make_event):
+    make_event(name="기존 행사")
+    result = runner.invoke(args=["voting", "demo", "--if-empty"])
+    assert result.exit_code == 0, result.output
+    assert "no demo accounts exist" in result.output
+    assert "demo accounts (role" not in result.output
+    assert not any(email in result.output for _role, email, _password in DEMO_ACCOUNTS)
+
+
+def test_demo_if_empty_prints_only_the_demo_accounts_that_exist(app, runner, make_event, make_user):
+    make_event(name="기존 행사")
+    organizer_email, judge_email = DEMO_ACCOUNTS[0][1], DEMO_ACCOUNTS[-1][1]
+    make_user("organizer", email=organizer_email)
+    make_user("judge", email=judge_email)
+    result = runner.invoke(args=["voting", "demo", "--if-empty"])
+    assert result.exit_code == 0, result.output
+    assert "no demo data added" in result.output
+    assert printed_accounts(result.output) == [account for account in DEMO_ACCOUNTS if account[1] in (organizer_email, judge_email)]
 
 
 def test_demo_if_empty_builds_on_an_empty_database(app, runner):

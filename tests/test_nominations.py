@@ -152,6 +152,25 @@ def test_resident_and_official_nominate_a_practice(client, web, login_as, event,
     assert [n.nominator_id for n in nominations(db_read)] == [resident.id, official.id]
 
 
+def photo_label(page):
+    """The photo field's label with the optional marker after it, as one line of text."""
+    match = re.search(r'<label for="photo">.*?</label>(?:\s*<span class="optional">.*?</span>)?', page, re.S)
+    assert match, "no photo label"
+    return re.sub(r"<[^>]+>", "", re.sub(r"\s+", " ", match.group(0)))
+
+
+def test_photo_label_says_optional_once(client, web, login_as, event):
+    login_as("resident")
+    page = text(client.get(f"/events/{event.id}/nominate"))
+    assert photo_label(page) == "사진 (선택)"
+    assert "(선택) (선택)" not in page
+
+    web.post("/language", {"lang": "en", "next": "/"}, form_url="/")
+    page = text(client.get(f"/events/{event.id}/nominate"))
+    assert photo_label(page) == "Photo (optional)"
+    assert "(optional) (optional)" not in page
+
+
 def test_who_may_not_nominate(client, web, login_as, event, db_read):
     assert client.get(f"/events/{event.id}/nominate").status_code == 302  # anonymous: log in first
     login_as("resident", verified=False)
@@ -286,15 +305,36 @@ def test_nominating_in_a_closed_or_draft_event_is_refused(client, web, login_as,
     assert nomination_count(db_read) == 0
 
 
+@pytest.mark.parametrize("state", ["closed", "frozen", "published"])
+def test_an_event_no_longer_open_says_so_without_the_window(client, english, login_as, make_event, state):
+    event = make_event(state=state, phase="nominating")  # today is inside the window
+    login_as("resident")
+    page = client.get(f"/events/{event.id}/nominate")
+    assert page.status_code == 403
+    body = text(page)
+    assert f"{event.name} does not take nominations any more." in body
+    assert "takes nominations from" not in body
+
+
+def test_a_closed_event_says_so_in_korean(client, login_as, make_event):
+    event = make_event(state="closed", phase="nominating")
+    login_as("resident")
+    body = text(client.get(f"/events/{event.id}/nominate"))
+    assert f"{event.name} 추천은 더 이상 받지 않습니다." in body
+    assert "추천 접수 기간은" not in body
+
+
 def test_double_submit_makes_one_nomination(client, english, login_as, event, db_read):
     login_as("resident")
     hidden = form_page(client, event)
     data = {**practice_data(event), **hidden}
     first = client.post(f"/events/{event.id}/nominate", data=data)
-    second = client.post(f"/events/{event.id}/nominate", data=data, follow_redirects=True)
     assert first.status_code == 302
+    assert "Thank you. Your nomination" in text(client.get("/my/nominations"))
+    second = client.post(f"/events/{event.id}/nominate", data=data, follow_redirects=True)
     assert second.status_code == 200 and second.request.path == "/my/nominations"
     assert "already submitted; it was not made twice" in text(second)
+    assert "Thank you" not in text(second), "a double submit is not thanked as a new nomination"
     [stored] = nominations(db_read)
     assert stored.submission_key == hidden["submission_key"]
 

@@ -19,16 +19,17 @@ def create_organizer(email, name, password):
     from voting.accounts.forms import PASSWORD_MIN
     from voting.accounts.operations import EmailTaken, create_organizer as create
 
+    email, name = email.strip(), name.strip()
     try:
         email = validate_email(email, check_deliverability=False).normalized
     except EmailNotValidError as exc:
         raise click.ClickException(f"invalid email address: {exc}") from exc
     if len(password) < PASSWORD_MIN:
         raise click.ClickException(f"the password needs at least {PASSWORD_MIN} characters")
-    if not name.strip():
+    if not name:
         raise click.ClickException("the name is empty")
     try:
-        user = create(name.strip(), email, password)
+        user = create(name, email, password)
     except EmailTaken as exc:
         raise click.ClickException(f"{email} already has an account") from exc
     db.session.commit()
@@ -55,6 +56,7 @@ def list_events():
 @click.option("--if-empty", is_flag=True, help="Only build it when the database has no event yet.")
 def demo(phase, if_empty):
     """Builds a demo event from the source documents, with an account for every role."""
+    from voting.accounts.models import User
     from voting.demo import DEMO_ACCOUNTS, build_demo
     from voting.events.models import Event
 
@@ -64,8 +66,14 @@ def demo(phase, if_empty):
         event = build_demo(phase)
         db.session.commit()
         click.echo(f"demo event {event.id}: {event.name} ({phase} open now)")
+    emails = [email for _role, email, _password in DEMO_ACCOUNTS]
+    existing = set(db.session.scalars(select(User.email).where(User.email.in_(emails))))
+    accounts = [account for account in DEMO_ACCOUNTS if account[1] in existing]
+    if not accounts:
+        click.echo("no demo accounts exist in this database")
+        return
     click.echo("demo accounts (role, email, password):")
-    for role, email, password in DEMO_ACCOUNTS:
+    for role, email, password in accounts:
         click.echo(f"  {role:<10} {email:<32} {password}")
 
 

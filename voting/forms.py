@@ -2,7 +2,7 @@
 from flask_babel import lazy_gettext as _l
 from wtforms import StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, Length, ValidationError
+from wtforms.validators import DataRequired, Length, NumberRange, ValidationError
 
 
 def strip_text(value):
@@ -28,6 +28,15 @@ def text_area(label, limit, *, optional=False, **kwargs):
     validators = [] if optional else [required()]
     validators += [max_length(limit), NoControlCharacters()]
     return TextAreaField(label, validators=validators, filters=[strip_text], **kwargs)
+
+
+class NumberRangeIfRead(NumberRange):
+    """NumberRange that stays quiet when the input could not be read as a number: the field already says so."""
+
+    def __call__(self, form, field):
+        if field.data is None and field.process_errors:
+            return
+        super().__call__(form, field)
 
 
 class NoControlCharacters:

@@ -3,7 +3,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from flask_babel import gettext as _
-from sqlalchemy import func, insert, select
+from sqlalchemy import String, bindparam, func, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from voting.accounts.models import VotingGroup
@@ -102,15 +102,20 @@ def has_voted(category, voter):
     ) is not None
 
 
+def check_count(category, nomination_ids):
+    """What can be told without the database: 1 to k choices, none twice."""
+    if len(set(nomination_ids)) != len(nomination_ids):
+        raise NotAllowed(_("A finalist was chosen twice."))
+    if not nomination_ids:
+        raise NotAllowed(_("Choose at least one finalist."))
+    if len(nomination_ids) > category.max_approvals:
+        raise NotAllowed(_("Choose at most %(k)d finalists.", k=category.max_approvals))
+
+
 def check_choices(category, voter, nomination_ids):
     """Returns the chosen finalists, or raises NotAllowed saying what is wrong."""
-    ids = list(dict.fromkeys(nomination_ids))
-    if len(ids) != len(nomination_ids):
-        raise NotAllowed(_("A finalist was chosen twice."))
-    if not ids:
-        raise NotAllowed(_("Choose at least one finalist."))
-    if len(ids) > category.max_approvals:
-        raise NotAllowed(_("Choose at most %(k)d finalists.", k=category.max_approvals))
+    check_count(category, nomination_ids)
+    ids = list(nomination_ids)
     chosen = {n.id: n for n in finalist_choices(category) if n.id in ids}
     if len(chosen) != len(ids):
         raise NotAllowed(_("A chosen finalist is not a finalist of this category."))
@@ -138,7 +143,24 @@ def ensure_may_vote(category, voter, now=None):
 
 INSERT_PARTICIPATION = insert(Participation.__table__)
 INSERT_BALLOT = insert(Ballot.__table__)
-INSERT_APPROVAL = insert(BallotApproval.__table__)
+
+
+def _approvals_statement(exclude_own):
+    """Copies the chosen finalists into the ballot: what is not a finalist of the category is left out."""
+    chosen = select(bindparam("ballot_id", type_=String), Nomination.id).where(
+        Nomination.id.in_(bindparam("ids", expanding=True)),
+        Nomination.category_id == bindparam("category_id"),
+        Nomination.state == NominationState.FINALIST,
+    )
+    if exclude_own:
+        chosen = chosen.where(Nomination.nominator_id != bindparam("voter_id"))
+    # RETURNING, not rowcount: psycopg reports no row count for INSERT ... SELECT here.
+    approvals = BallotApproval.__table__
+    return insert(approvals).from_select(["ballot_id", "nomination_id"], chosen).returning(approvals.c.nomination_id)
+
+
+INSERT_APPROVALS = _approvals_statement(exclude_own=False)
+INSERT_APPROVALS_NOT_OWN = _approvals_statement(exclude_own=True)
 
 
 def cast_ballot(category, voter, nomination_ids):
@@ -150,7 +172,7 @@ def cast_ballot(category, voter, nomination_ids):
     unit of work: this is the busiest write of the day.
     """
     ensure_may_vote(category, voter)
-    chosen = check_choices(category, voter, nomination_ids)
+    check_count(category, nomination_ids)
     receipt = codes.random_code(codes.RECEIPT_LENGTH)
     ballot_id = random_ballot_id()
     begin_write(db.session)
@@ -173,7 +195,15 @@ def cast_ballot(category, voter, nomination_ids):
         {"id": ballot_id, "category_id": category.id, "voting_group": voter.group, "channel": voter.channel,
          "receipt_hash": codes.receipt_hash(receipt)},
     )
-    db.session.execute(INSERT_APPROVAL, [{"ballot_id": ballot_id, "nomination_id": n.id} for n in chosen])
+    exclude_own = voter.user is not None and not category.allow_self_approval
+    inserted = db.session.execute(
+        INSERT_APPROVALS_NOT_OWN if exclude_own else INSERT_APPROVALS,
+        {"ballot_id": ballot_id, "ids": list(nomination_ids), "category_id": category.id,
+         "voter_id": voter.user.id if exclude_own else None},
+    ).all()
+    if len(inserted) != len(nomination_ids):
+        check_choices(category, voter, nomination_ids)  # raises, saying which choice is wrong
+        raise NotAllowed(_("A chosen finalist is not a finalist of this category."))
     audit.record(
         "ballot.cast",
         actor=voter.user,

@@ -165,6 +165,7 @@ def vote(category_id):
 
 
 @bp.route("/categories/<int:category_id>/vote/cast", methods=["POST"])
+@limiter.exempt
 @voters_only
 def cast(category_id):
     category = _visible_category(category_id)

@@ -1,21 +1,24 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, DateTimeLocalField, FieldList, Form, FormField, HiddenField, IntegerField, RadioField, SelectField
-from wtforms.validators import InputRequired, NumberRange, Optional, ValidationError
+from wtforms.validators import InputRequired, Optional, ValidationError
 
 from voting.events.models import CategoryKind, EventState, JudgeAggregation, TIE_BREAK_KEYS, VoteNormalization
-from voting.forms import options, required, text_area, text_field
+from voting.forms import NumberRangeIfRead, options, required, text_area, text_field
 from voting.labels import TIE_BREAK_LABELS
 
-DATETIME_FORMAT = "%Y-%m-%dT%H:%M"
+# The first is what a date picker sends and what the form shows; the second is what people type in a plain text box.
+DATETIME_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"]
 BLANK_ROWS = 3
+DATETIME_HINT = _l("Enter a date and time, e.g. 2019-12-13 14:00.")
 
 
 def _datetime(label):
     return DateTimeLocalField(
         label,
-        format=DATETIME_FORMAT,
-        validators=[InputRequired(message=_l("Enter a date and time, e.g. 2019-12-13 14:00."))],
+        format=DATETIME_FORMATS,
+        invalid_value_message=DATETIME_HINT,
+        validators=[InputRequired(message=DATETIME_HINT)],
         description=_l("Seoul time (KST)"),
     )
 
@@ -25,7 +28,7 @@ def _number(label, low, high, *, optional=False, **kwargs):
         label,
         validators=[
             Optional() if optional else InputRequired(message=_l("Enter a whole number.")),
-            NumberRange(min=low, max=high, message=_l("Enter a number from %(min)d to %(max)d.", min=low, max=high)),
+            NumberRangeIfRead(min=low, max=high, message=_l("Enter a number from %(min)d to %(max)d.", min=low, max=high)),
         ],
         **kwargs,
     )
@@ -165,7 +168,7 @@ class CategoryForm(FlaskForm):
         for row in filled:
             for name in names:
                 field = getattr(row, name)
-                if field.data in (None, ""):
+                if field.data in (None, "") and not field.errors:  # an unreadable number already says so
                     field.errors = list(field.errors) + [_l("Fill this in, or clear the whole row.")]
                     valid = False
         if missing_message and not filled:

@@ -36,7 +36,7 @@ class NominationForm(FlaskForm):
     consent_method = text_field(
         _l("How the consent was given"), 200, optional=True, description=_l("e.g. signed form on 2019-11-20, or by phone")
     )
-    photo = FileField(_l("Photo (optional)"), description=_l("JPEG or PNG, at most 5 MB."))
+    photo = FileField(_l("Photo"), description=_l("JPEG or PNG, at most 5 MB."))
     remove_photo = BooleanField(_l("Remove the current photo"))
     submission_key = HiddenField()
 

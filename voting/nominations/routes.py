@@ -38,10 +38,6 @@ def _save(form, action):
     except PhotoError as exc:
         db.session.rollback()
         form.photo.errors = list(form.photo.errors) + [exc.message]
-    except operations.AlreadySubmitted as exc:
-        db.session.rollback()
-        flash(_("This nomination was already submitted; it was not made twice."), "info")
-        return exc.nomination
     except EventLocked:
         db.session.rollback()
         flash(_("The results of this event are frozen; nominations can no longer change."), "error")
@@ -66,7 +62,12 @@ def nominate(event_id):
         return render_template("nominations/closed.html", event=event), 403
     form = _nomination_form(event)
     if form.validate_on_submit():
-        nomination = _save(form, lambda: operations.create_nomination(event, current_user, form))
+        try:
+            nomination = _save(form, lambda: operations.create_nomination(event, current_user, form))
+        except operations.AlreadySubmitted:
+            db.session.rollback()
+            flash(_("This nomination was already submitted; it was not made twice."), "info")
+            return redirect(url_for("nominations.mine"))
         if nomination:
             flash(_("Thank you. Your nomination “%(title)s” was submitted.", title=nomination.title), "success")
             return redirect(url_for("nominations.mine"))
