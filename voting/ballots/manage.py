@@ -12,31 +12,13 @@ from voting.ballots.cards import code_cards_pdf
 from voting.ballots.forms import CodeBatchForm, OnsiteOpenForm, paper_totals_form
 from voting.ballots.models import OnsiteCodeBatch
 from voting.events.models import Category, Event
-from voting.events.operations import EventLocked, NotAllowed
 from voting.extensions import db
+from voting.outcomes import REFUSED, attempt
 from voting.security import roles_required
 
 bp = Blueprint("voting_admin", __name__, url_prefix="/manage")
 organizer_only = roles_required(Role.ORGANIZER)
 AUDIT_PAGE_SIZE = 200
-
-
-def _run(action, success_message):
-    """Runs an operation and commits, or flashes why it was refused; True on success."""
-    try:
-        action()
-    except EventLocked:
-        db.session.rollback()
-        flash(_("The results of this event are frozen; this can no longer change."), "error")
-    except NotAllowed as exc:
-        db.session.rollback()
-        flash(exc.message, "error")
-    else:
-        db.session.commit()
-        if success_message:
-            flash(success_message, "success")
-        return True
-    return False
 
 
 @bp.route("/events/<int:event_id>/codes", methods=["GET", "POST"])
@@ -45,17 +27,15 @@ def code_batches(event_id):
     event = db.get_or_404(Event, event_id)
     form = CodeBatchForm()
     if form.validate_on_submit():
-        try:
+
+        def create_and_print():
             batch, plain = operations.create_code_batch(event, form.group.data, form.size.data, form.label.data, current_user)
-        except EventLocked:
-            db.session.rollback()
-            flash(_("The results of this event are frozen; this can no longer change."), "error")
-        except NotAllowed as exc:
-            db.session.rollback()
-            flash(exc.message, "error")
-        else:
-            pdf = code_cards_pdf(event, batch, plain)
-            db.session.commit()
+            # Printed before the commit: no batch is kept whose cards were never made.
+            return batch, code_cards_pdf(event, batch, plain)
+
+        created = attempt(create_and_print)
+        if created is not REFUSED:
+            batch, pdf = created
             # The codes exist only in this response: it must not be cached anywhere.
             return Response(
                 pdf,
@@ -75,7 +55,7 @@ def code_batches(event_id):
 @organizer_only
 def revoke_batch(batch_id):
     batch = db.get_or_404(OnsiteCodeBatch, batch_id)
-    _run(lambda: operations.revoke_code_batch(batch, current_user), _("The batch was revoked; its codes no longer work."))
+    attempt(lambda: operations.revoke_code_batch(batch, current_user), _("The batch was revoked; its codes no longer work."))
     return redirect(url_for("voting_admin.code_batches", event_id=batch.event_id))
 
 
@@ -95,7 +75,7 @@ def open_onsite(category_id):
     category = db.get_or_404(Category, category_id)
     form = OnsiteOpenForm()
     if form.validate_on_submit():
-        _run(
+        attempt(
             lambda: operations.open_onsite_voting(category, form.minutes.data, current_user),
             _("On-site voting for %(name)s is open.", name=category.name),
         )
@@ -109,7 +89,7 @@ def open_onsite(category_id):
 @organizer_only
 def close_onsite(category_id):
     category = db.get_or_404(Category, category_id)
-    _run(
+    attempt(
         lambda: operations.close_onsite_voting(category, current_user),
         _("On-site voting for %(name)s is closed.", name=category.name),
     )
@@ -126,17 +106,12 @@ def paper(category_id, group):
     form = paper_totals_form(finalists, operations.paper_total(category, group))
     if form.validate_on_submit():
         counts = {n.id: getattr(form, f"count_{n.id}").data for n in finalists}
-        try:
-            operations.save_paper_totals(category, group, form.ballots.data, counts, current_user)
-        except EventLocked:
-            db.session.rollback()
-            flash(_("The results of this event are frozen; this can no longer change."), "error")
-        except NotAllowed as exc:
-            db.session.rollback()
-            form.ballots.errors = list(form.ballots.errors) + [exc.message]
-        else:
-            db.session.commit()
-            flash(_("The paper totals were saved."), "success")
+        saved = attempt(
+            lambda: operations.save_paper_totals(category, group, form.ballots.data, counts, current_user),
+            _("The paper totals were saved."),
+            field=form.ballots,
+        )
+        if saved is not REFUSED:
             return redirect(url_for("voting_admin.turnout", event_id=category.event_id))
     return render_template(
         "ballots/manage_paper.html", category=category, group=group, form=form, finalists=finalists

@@ -11,14 +11,11 @@ from voting.events.models import Category, Department, Event, EventState, Field
 from voting.extensions import db
 from voting.i18n import to_seoul
 from voting.nominations.models import Nomination
+from voting.outcomes import REFUSED, attempt
 from voting.security import roles_required
 
 bp = Blueprint("events", __name__, url_prefix="/manage")
 organizer_only = roles_required(Role.ORGANIZER)
-
-
-def locked_message():
-    return _("The results of this event are frozen; its settings can no longer change.")
 
 
 @bp.route("/events")
@@ -67,13 +64,7 @@ def edit_event(event_id):
         for name in operations.EVENT_WINDOW_FIELDS:
             getattr(form, name).data = to_seoul(getattr(event, name)).replace(tzinfo=None)
     if form.validate_on_submit():
-        try:
-            operations.update_event(event, form)
-        except operations.EventLocked:
-            flash(locked_message(), "error")
-        else:
-            db.session.commit()
-            flash(_("The event was saved."), "success")
+        if attempt(lambda: operations.update_event(event, form), _("The event was saved.")) is not REFUSED:
             return redirect(url_for("events.show_event", event_id=event.id))
     return render_template("events/event_form.html", form=form, event=event)
 
@@ -84,15 +75,7 @@ def change_state(event_id):
     event = db.get_or_404(Event, event_id)
     form = EventStateForm()
     if form.validate_on_submit():
-        try:
-            operations.change_event_state(event, EventState(form.state.data))
-        except operations.EventLocked:
-            flash(locked_message(), "error")
-        except operations.NotAllowed as exc:
-            flash(exc.message, "error")
-        else:
-            db.session.commit()
-            flash(_("The event's state was changed."), "success")
+        attempt(lambda: operations.change_event_state(event, EventState(form.state.data)), _("The event's state was changed."))
     else:
         flash(_("Choose a valid state."), "error")
     return redirect(url_for("events.show_event", event_id=event.id))
@@ -123,15 +106,9 @@ def _category_form(category=None):
 
 
 def _save_category(event, form, category):
-    try:
-        saved = operations.save_category(event, form, category)
-    except operations.EventLocked:
-        flash(locked_message(), "error")
+    saved = attempt(lambda: operations.save_category(event, form, category), field=form.name)
+    if saved is REFUSED:
         return None
-    except operations.NotAllowed as exc:
-        form.name.errors = list(form.name.errors) + [exc.message]
-        return None
-    db.session.commit()
     flash(_("The category %(name)s was saved.", name=saved.name), "success")
     return redirect(url_for("events.show_event", event_id=event.id))
 
@@ -166,15 +143,7 @@ def delete_category(category_id):
     category = db.get_or_404(Category, category_id)
     event_id = category.event_id
     if EmptyForm().validate_on_submit():
-        try:
-            operations.delete_category(category)
-        except operations.EventLocked:
-            flash(locked_message(), "error")
-        except operations.NotAllowed as exc:
-            flash(exc.message, "error")
-        else:
-            db.session.commit()
-            flash(_("The category was deleted."), "success")
+        attempt(lambda: operations.delete_category(category), _("The category was deleted."))
     return redirect(url_for("events.show_event", event_id=event_id))
 
 
@@ -184,15 +153,8 @@ def fields(event_id):
     event = db.get_or_404(Event, event_id)
     form = NameForm()
     if form.validate_on_submit():
-        try:
-            operations.add_field(event, form.name.data)
-        except operations.EventLocked:
-            flash(locked_message(), "error")
-        except operations.NotAllowed as exc:
-            form.name.errors = list(form.name.errors) + [exc.message]
-        else:
-            db.session.commit()
-            flash(_("%(name)s was added.", name=form.name.data), "success")
+        added = _("%(name)s was added.", name=form.name.data)
+        if attempt(lambda: operations.add_field(event, form.name.data), added, field=form.name) is not REFUSED:
             return redirect(url_for("events.fields", event_id=event.id))
     return render_template("events/fields.html", event=event, form=form, delete_form=EmptyForm())
 
@@ -203,15 +165,7 @@ def delete_field(field_id):
     field = db.get_or_404(Field, field_id)
     event_id = field.event_id
     if EmptyForm().validate_on_submit():
-        try:
-            operations.delete_field(field)
-        except operations.EventLocked:
-            flash(locked_message(), "error")
-        except operations.NotAllowed as exc:
-            flash(exc.message, "error")
-        else:
-            db.session.commit()
-            flash(_("The field was deleted."), "success")
+        attempt(lambda: operations.delete_field(field), _("The field was deleted."))
     return redirect(url_for("events.fields", event_id=event_id))
 
 
@@ -220,13 +174,8 @@ def delete_field(field_id):
 def departments():
     form = NameForm()
     if form.validate_on_submit():
-        try:
-            operations.add_department(form.name.data)
-        except operations.NotAllowed as exc:
-            form.name.errors = list(form.name.errors) + [exc.message]
-        else:
-            db.session.commit()
-            flash(_("%(name)s was added.", name=form.name.data), "success")
+        added = _("%(name)s was added.", name=form.name.data)
+        if attempt(lambda: operations.add_department(form.name.data), added, field=form.name) is not REFUSED:
             return redirect(url_for("events.departments"))
     items = db.session.scalars(select(Department).order_by(Department.name)).all()
     return render_template("events/departments.html", departments=items, form=form, delete_form=EmptyForm())
@@ -237,11 +186,5 @@ def departments():
 def delete_department(department_id):
     department = db.get_or_404(Department, department_id)
     if EmptyForm().validate_on_submit():
-        try:
-            operations.delete_department(department)
-        except operations.NotAllowed as exc:
-            flash(exc.message, "error")
-        else:
-            db.session.commit()
-            flash(_("The department was deleted."), "success")
+        attempt(lambda: operations.delete_department(department), _("The department was deleted."))
     return redirect(url_for("events.departments"))
