@@ -32,7 +32,7 @@ run: install translations
 	APP_ENV=development $(FLASK) db upgrade
 	@APP_ENV=development $(FLASK) voting demo --if-empty
 	@echo ""
-	@echo "Open http://$(HOST):$(PORT)/ and log in with one of the accounts above (Ctrl-C stops the server)."
+	@echo "Open http://$(HOST):$(PORT)/ and log in with a demo account above (Ctrl-C stops the server)."
 	APP_ENV=development $(VENV)/bin/gunicorn --workers 2 --bind $(HOST):$(PORT) --access-logfile - wsgi:app
 
 test: install translations

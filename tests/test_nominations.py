@@ -502,7 +502,7 @@ def test_withdraw_then_screening_is_refused(client, web, english, login_as, make
     ],
 )
 def test_screening_decides_and_mails_the_nominator(
-    client, web, english, login_as, make_user, make_nomination, event, db_read, mailbox, decision, note, subject, label
+    app, client, web, english, login_as, make_user, make_nomination, event, db_read, mailbox, decision, note, subject, label
 ):
     nominator = make_user("resident")
     nomination_id = make_nomination(event.id, nominator.id, title="공유부엌 사례")
@@ -526,10 +526,19 @@ def test_screening_decides_and_mails_the_nominator(
     assert stored.screening_note == (note or None)
     assert stored.screened_by_id == organizer.id and stored.screened_at is not None
 
+    # The organizer works in English; the mail is in the nominator's language (Korean by default).
+    from flask_babel import force_locale
+
+    from voting.labels import NOMINATION_STATE_LABELS
+    from voting.nominations.routes import SCREENING_MAIL_SUBJECTS
+
+    with app.test_request_context(), force_locale("ko"):
+        korean_subject = str(SCREENING_MAIL_SUBJECTS[NominationState(decision)])
+        korean_label = str(NOMINATION_STATE_LABELS[decision])
     [mail] = mailbox.to(nominator.email)
-    assert subject in mail["Subject"]
+    assert mail["Subject"] == korean_subject and subject not in mail["Subject"]
     body = mail.get_content()
-    assert "공유부엌 사례" in body and label in body
+    assert "공유부엌 사례" in body and korean_label in body
     if note:
         assert note in body
     assert "/my/nominations" in body

@@ -1,6 +1,7 @@
 """Validators and fields shared by the forms of several areas."""
 from flask_babel import lazy_gettext as _l
-from wtforms import StringField, TextAreaField
+from flask_wtf.i18n import translations as flask_wtf_translations
+from wtforms import Form, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, NumberRange, ValidationError
 
@@ -63,3 +64,11 @@ def aria_attributes(field):
 def options(pairs):
     """(value, label) pairs as the choices WTForms wants."""
     return [SelectChoice(value, label) for value, label in pairs]
+
+
+class TranslatedForm(Form):
+    """A subform (not a FlaskForm) whose built-in WTForms messages follow the page's language."""
+
+    class Meta:
+        def get_translations(self, form):
+            return flask_wtf_translations

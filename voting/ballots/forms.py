@@ -1,12 +1,12 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import IntegerField, SelectField, SelectMultipleField, StringField
-from wtforms.validators import InputRequired, NumberRange, Optional
+from wtforms.validators import InputRequired, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from voting.accounts.models import VotingGroup
 from voting.ballots.operations import MAX_BATCH_SIZE, MAX_COUNTDOWN_MINUTES
-from voting.forms import options, required, strip_text, text_field
+from voting.forms import NumberRangeIfRead, options, required, strip_text, text_field
 from voting.labels import GROUP_LABELS
 
 
@@ -54,7 +54,7 @@ class CodeBatchForm(FlaskForm):
         _l("Number of codes"),
         validators=[
             InputRequired(message=_l("Enter a whole number.")),
-            NumberRange(min=1, max=MAX_BATCH_SIZE, message=_l("Enter a number from %(min)d to %(max)d.", min=1, max=MAX_BATCH_SIZE)),
+            NumberRangeIfRead(min=1, max=MAX_BATCH_SIZE, message=_l("Enter a number from %(min)d to %(max)d.", min=1, max=MAX_BATCH_SIZE)),
         ],
     )
     label = text_field(_l("Label (e.g. venue table 3)"), 100, optional=True)
@@ -65,7 +65,7 @@ class OnsiteOpenForm(FlaskForm):
         _l("Countdown in minutes (optional)"),
         validators=[
             Optional(),
-            NumberRange(min=1, max=MAX_COUNTDOWN_MINUTES, message=_l("Enter a number from %(min)d to %(max)d.", min=1, max=MAX_COUNTDOWN_MINUTES)),
+            NumberRangeIfRead(min=1, max=MAX_COUNTDOWN_MINUTES, message=_l("Enter a number from %(min)d to %(max)d.", min=1, max=MAX_COUNTDOWN_MINUTES)),
         ],
     )
 
@@ -77,7 +77,7 @@ class PaperTotalsForm(FlaskForm):
         _l("Paper ballots counted"),
         validators=[
             InputRequired(message=_l("Enter a whole number.")),
-            NumberRange(min=0, max=1_000_000, message=_l("Enter a number from %(min)d to %(max)d.", min=0, max=1_000_000)),
+            NumberRangeIfRead(min=0, max=1_000_000, message=_l("Enter a number from %(min)d to %(max)d.", min=0, max=1_000_000)),
         ],
     )
 
@@ -98,7 +98,7 @@ def paper_totals_form(finalists, total=None):
                 default=existing.get(nomination.id, 0),
                 validators=[
                     InputRequired(message=_l("Enter a whole number.")),
-                    NumberRange(min=0, max=1_000_000, message=_l("Enter a number from %(min)d to %(max)d.", min=0, max=1_000_000)),
+                    NumberRangeIfRead(min=0, max=1_000_000, message=_l("Enter a number from %(min)d to %(max)d.", min=0, max=1_000_000)),
                 ],
             ),
         )

@@ -1,10 +1,10 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, DateTimeLocalField, FieldList, Form, FormField, HiddenField, IntegerField, RadioField, SelectField
+from wtforms import BooleanField, DateTimeLocalField, FieldList, FormField, HiddenField, IntegerField, RadioField, SelectField
 from wtforms.validators import InputRequired, Optional, ValidationError
 
 from voting.events.models import CategoryKind, EventState, JudgeAggregation, TIE_BREAK_KEYS, VoteNormalization
-from voting.forms import NumberRangeIfRead, options, required, text_area, text_field
+from voting.forms import NumberRangeIfRead, TranslatedForm, options, required, text_area, text_field
 from voting.labels import TIE_BREAK_LABELS
 
 # The first is what a date picker sends and what the form shows; the second is what people type in a plain text box.
@@ -73,7 +73,7 @@ class EventStateForm(FlaskForm):
     )
 
 
-class TierRow(Form):
+class TierRow(TranslatedForm):
     id = HiddenField()  # the stored row's id, so that an edit updates that very row
     name = text_field(_l("Award name"), 50, optional=True)
     count = _number(_l("How many"), 1, 100, optional=True)
@@ -82,7 +82,7 @@ class TierRow(Form):
         return not self.name.data and self.count.data is None
 
 
-class CriterionRow(Form):
+class CriterionRow(TranslatedForm):
     id = HiddenField()  # the stored row's id: score sheets refer to it
     name = text_field(_l("Criterion"), 50, optional=True)
     weight = _number(_l("Weight"), 1, 100, optional=True)

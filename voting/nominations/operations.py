@@ -68,10 +68,8 @@ def new_submission_key():
     return secrets.token_urlsafe(24)
 
 
-def _earlier_submission(user, key):
-    if not key:
-        return None
-    return db.session.scalar(select(Nomination).where(Nomination.submission_key == key, Nomination.nominator_id == user.id))
+def _submission_with_key(key):
+    return db.session.scalar(select(Nomination).where(Nomination.submission_key == key)) if key else None
 
 
 def create_nomination(event, user, form):
@@ -82,10 +80,10 @@ def create_nomination(event, user, form):
     if not event.accepts_nominations():
         raise NotAllowed(_("Nominations for this event are not being accepted now."))
     key = (form.submission_key.data or "")[:64] or None
-    earlier = _earlier_submission(user, key)
+    earlier = _submission_with_key(key)
     if earlier is not None:
-        raise AlreadySubmitted(earlier)
-    if key and db.session.scalar(select(Nomination.id).where(Nomination.submission_key == key)):
+        if earlier.nominator_id == user.id:
+            raise AlreadySubmitted(earlier)
         key = new_submission_key()  # another account's key: not a double submit of this form
     nomination = Nomination(event=event, nominator=user, state=NominationState.SUBMITTED, submission_key=key)
     _apply_photo(nomination, form)
@@ -94,8 +92,8 @@ def create_nomination(event, user, form):
         with savepoint(db.session):
             db.session.add(nomination)
     except IntegrityError:
-        earlier = _earlier_submission(user, key)
-        if earlier is None:
+        earlier = _submission_with_key(key)
+        if earlier is None or earlier.nominator_id != user.id:
             raise
         raise AlreadySubmitted(earlier) from None
     return nomination
