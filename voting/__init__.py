@@ -54,6 +54,8 @@ def register_database(app):
 def register_extensions(app):
     from voting.extensions import csrf, db, limiter, login_manager, migrate
 
+    import voting.models  # noqa: F401  (all tables into the metadata)
+
     db.init_app(app)
     migrate.init_app(app, db, render_as_batch=True, compare_type=True)
     csrf.init_app(app)
