@@ -8,7 +8,7 @@ PORT ?= 5000
 RUN_PACKAGES := fonts-nanum libpango-1.0-0 libpangoft2-1.0-0
 TEST_PACKAGES := fonts-nanum libpango-1.0-0 libpangoft2-1.0-0 chromium poppler-utils wrk
 
-.PHONY: run test install translations extract-messages bench-vote
+.PHONY: run test install translations extract-messages bench-vote bench-tally
 
 $(VENV)/.installed: pyproject.toml
 	python3 -m venv $(VENV)
@@ -42,3 +42,6 @@ test: install translations
 bench-vote: install translations
 	@scripts/ensure-debian-packages.sh wrk
 	$(PY) bench/vote.py $(BENCH_ARGS)
+
+bench-tally: install translations
+	$(PY) bench/tally.py $(BENCH_ARGS)

@@ -48,24 +48,38 @@ def list_events():
 @cli.command("demo")
 @click.option(
     "--phase",
-    type=click.Choice(["nominating", "voting", "judging"]),
-    default="nominating",
-    show_default=True,
-    help="Which window is open today.",
+    type=click.Choice(["nominating", "voting", "judging", "results"]),
+    default=None,
+    help="Which window is open today (default: nominating; with --ballots: results, every window closed).",
 )
 @click.option("--if-empty", is_flag=True, help="Only build it when the database has no event yet.")
-def demo(phase, if_empty):
+@click.option("--ballots", type=click.IntRange(min=1, max=100000), help="Also cast this many simulated ballots per category, and fill judge sheets.")
+@click.option("--seed", default="2019", show_default=True, help="Seed of the simulated ballots and scores.")
+def demo(phase, if_empty, ballots, seed):
     """Builds a demo event from the source documents, with an account for every role."""
     from voting.accounts.models import User
     from voting.demo import DEMO_ACCOUNTS, build_demo
     from voting.events.models import Event
+    from voting.events.operations import NotAllowed
 
+    phase = phase or ("results" if ballots else "nominating")
     if if_empty and db.session.scalar(select(Event.id).limit(1)) is not None:
         click.echo("the database has events already; no demo data added")
     else:
         event = build_demo(phase)
         db.session.commit()
-        click.echo(f"demo event {event.id}: {event.name} ({phase} open now)")
+        click.echo(f"demo event {event.id}: {event.name} ({phase})")
+        if ballots:
+            from voting.simulation import simulate
+
+            organizer = db.session.scalar(select(User).where(User.email == DEMO_ACCOUNTS[0][1]))
+            try:
+                simulate(event, ballots, seed, organizer)
+            except NotAllowed as exc:
+                db.session.rollback()
+                raise click.ClickException(exc.message) from exc
+            db.session.commit()
+            click.echo(f"{ballots} simulated ballots per category (seed {seed}) and judge sheets added")
     emails = [email for _role, email, _password in DEMO_ACCOUNTS]
     existing = set(db.session.scalars(select(User.email).where(User.email.in_(emails))))
     accounts = [account for account in DEMO_ACCOUNTS if account[1] in existing]
@@ -88,3 +102,56 @@ def verify_audit():
         click.echo(f"{checked} entries before it are intact")
         raise SystemExit(1)
     click.echo(f"audit log intact: {checked} entries")
+
+
+def _event_or_fail(event_id):
+    from voting.events.models import Event
+
+    event = db.session.get(Event, event_id)
+    if event is None:
+        raise click.ClickException(f"no event {event_id}")
+    return event
+
+
+@cli.command("freeze")
+@click.argument("event_id", type=int)
+def freeze(event_id):
+    """Freezes an event's results, as the button on the results page does."""
+    from flask_babel import force_locale
+
+    from voting.events.operations import EventLocked, NotAllowed
+    from voting.results.operations import freeze_results
+
+    event = _event_or_fail(event_id)
+    with force_locale("en"):
+        try:
+            snapshot = freeze_results(event)
+        except (NotAllowed, EventLocked) as exc:
+            db.session.rollback()
+            raise click.ClickException(getattr(exc, "message", "the results of this event are frozen already")) from exc
+    db.session.commit()
+    click.echo(f"event {event_id} frozen: sha256 {snapshot.sha256}")
+
+
+@cli.command("export")
+@click.argument("event_id", type=int)
+@click.option("--format", "fmt", type=click.Choice(["bundle", "csv"]), default="bundle", show_default=True,
+              help="bundle: the transparency bundle (JSON); csv: the results table (UTF-8 with BOM).")
+@click.option("--out", type=click.File("wb"), required=True, help="The file to write ('-' for standard output).")
+@click.option("--lang", type=click.Choice(["ko", "en"]), default="ko", show_default=True, help="CSV header language.")
+def export(event_id, fmt, out, lang):
+    """Writes the frozen results of an event: the transparency bundle or the CSV table."""
+    from flask_babel import force_locale
+
+    from voting.results.bundle import frozen_results, results_csv
+
+    _event_or_fail(event_id)
+    frozen = frozen_results(event_id)
+    if frozen is None:
+        raise click.ClickException(f"event {event_id} is not frozen: run `flask --app wsgi voting freeze {event_id}` first")
+    if fmt == "bundle":
+        out.write(frozen.bundle_bytes)
+        click.echo(f"bundle sha256 {frozen.bundle_sha256}", err=True)
+    else:
+        with force_locale(lang):
+            out.write(results_csv(frozen.categories))

@@ -3,7 +3,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_datetime as babel_format_datetime
-from flask import current_app, session
+from flask import current_app, has_request_context, session
 from flask_babel import get_locale
 
 from voting.extensions import babel
@@ -19,6 +19,8 @@ DATE_PATTERNS = {"ko": "yyyy년 M월 d일", "en": "MMM d, yyyy"}
 
 
 def select_locale():
+    if not has_request_context():  # the command line speaks the default language
+        return current_app.config["BABEL_DEFAULT_LOCALE"]
     chosen = session.get("lang")
     if chosen in current_app.config["LANGUAGES"]:
         return chosen

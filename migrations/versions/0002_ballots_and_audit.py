@@ -66,7 +66,7 @@ def upgrade():
     sqlite_with_rowid=False
     )
     with op.batch_alter_table('ballots', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_ballots_category_id'), ['category_id'], unique=False)
+        batch_op.create_index('ix_ballots_category_group_channel', ['category_id', 'voting_group', 'channel'], unique=False)
 
     op.create_table('onsite_codes',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -105,13 +105,17 @@ def upgrade():
     op.create_table('ballot_approvals',
     sa.Column('ballot_id', sa.String(length=32), nullable=False),
     sa.Column('nomination_id', sa.Integer(), nullable=False),
+    sa.Column('category_id', sa.Integer(), nullable=False),
+    sa.Column('voting_group', sa.Enum('resident', 'official', name='approval_group', native_enum=False, create_constraint=True, length=20), nullable=False),
+    sa.Column('channel', sa.Enum('online', 'onsite', 'paper', name='approval_channel', native_enum=False, create_constraint=True, length=20), nullable=False),
     sa.ForeignKeyConstraint(['ballot_id'], ['ballots.id'], name=op.f('fk_ballot_approvals_ballot_id_ballots'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['category_id'], ['categories.id'], name=op.f('fk_ballot_approvals_category_id_categories'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['nomination_id'], ['nominations.id'], name=op.f('fk_ballot_approvals_nomination_id_nominations'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('ballot_id', 'nomination_id', name=op.f('pk_ballot_approvals')),
     sqlite_with_rowid=False
     )
     with op.batch_alter_table('ballot_approvals', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_ballot_approvals_nomination_id'), ['nomination_id'], unique=False)
+        batch_op.create_index('ix_ballot_approvals_tally', ['category_id', 'voting_group', 'channel', 'nomination_id'], unique=False)
 
     op.create_table('paper_approvals',
     sa.Column('total_id', sa.Integer(), nullable=False),
@@ -152,7 +156,7 @@ def downgrade():
     op.drop_table('participations')
     op.drop_table('paper_approvals')
     with op.batch_alter_table('ballot_approvals', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_ballot_approvals_nomination_id'))
+        batch_op.drop_index('ix_ballot_approvals_tally')
 
     op.drop_table('ballot_approvals')
     op.drop_table('paper_totals')
@@ -165,7 +169,7 @@ def downgrade():
 
     op.drop_table('onsite_codes')
     with op.batch_alter_table('ballots', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_ballots_category_id'))
+        batch_op.drop_index('ix_ballots_category_group_channel')
 
     op.drop_table('ballots')
     with op.batch_alter_table('audit_log', schema=None) as batch_op:

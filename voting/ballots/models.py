@@ -7,7 +7,7 @@ and no ballot id. Both are written in one transaction.
 import enum
 import secrets
 
-from sqlalchemy import CheckConstraint, ForeignKey, String, UniqueConstraint
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from voting.accounts.models import VotingGroup, enum_column
@@ -28,10 +28,13 @@ def random_ballot_id():
 class Ballot(db.Model):
     __tablename__ = "ballots"
     # Without a rowid, SQLite stores ballots in the order of their random ids, not of casting.
-    __table_args__ = ({"sqlite_with_rowid": False},)
+    __table_args__ = (
+        Index("ix_ballots_category_group_channel", "category_id", "voting_group", "channel"),
+        {"sqlite_with_rowid": False},
+    )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=random_ballot_id)
-    category_id: Mapped[int] = mapped_column(ForeignKey("categories.id", ondelete="CASCADE"), index=True)
+    category_id: Mapped[int] = mapped_column(ForeignKey("categories.id", ondelete="CASCADE"))
     group: Mapped[VotingGroup] = mapped_column("voting_group", enum_column(VotingGroup, "ballot_group"))
     channel: Mapped[Channel] = mapped_column(enum_column(Channel, "ballot_channel"))
     receipt_hash: Mapped[str] = mapped_column(String(64), unique=True)
@@ -40,11 +43,20 @@ class Ballot(db.Model):
 
 
 class BallotApproval(db.Model):
+    """One approved finalist of a ballot. The ballot's category, group and channel are
+    repeated here (a ballot never changes) so that counting is one indexed GROUP BY."""
+
     __tablename__ = "ballot_approvals"
-    __table_args__ = ({"sqlite_with_rowid": False},)
+    __table_args__ = (
+        Index("ix_ballot_approvals_tally", "category_id", "voting_group", "channel", "nomination_id"),
+        {"sqlite_with_rowid": False},
+    )
 
     ballot_id: Mapped[str] = mapped_column(ForeignKey("ballots.id", ondelete="CASCADE"), primary_key=True)
-    nomination_id: Mapped[int] = mapped_column(ForeignKey("nominations.id", ondelete="CASCADE"), primary_key=True, index=True)
+    nomination_id: Mapped[int] = mapped_column(ForeignKey("nominations.id", ondelete="CASCADE"), primary_key=True)
+    category_id: Mapped[int] = mapped_column(ForeignKey("categories.id", ondelete="CASCADE"))
+    group: Mapped[VotingGroup] = mapped_column("voting_group", enum_column(VotingGroup, "approval_group"))
+    channel: Mapped[Channel] = mapped_column(enum_column(Channel, "approval_channel"))
 
     ballot: Mapped[Ballot] = relationship(back_populates="approvals")
 

@@ -147,7 +147,13 @@ INSERT_BALLOT = insert(Ballot.__table__)
 
 def _approvals_statement(exclude_own):
     """Copies the chosen finalists into the ballot: what is not a finalist of the category is left out."""
-    chosen = select(bindparam("ballot_id", type_=String), Nomination.id).where(
+    chosen = select(
+        bindparam("ballot_id", type_=String),
+        Nomination.id,
+        Nomination.category_id,
+        bindparam("voting_group", type_=BallotApproval.__table__.c.voting_group.type),
+        bindparam("channel", type_=BallotApproval.__table__.c.channel.type),
+    ).where(
         Nomination.id.in_(bindparam("ids", expanding=True)),
         Nomination.category_id == bindparam("category_id"),
         Nomination.state == NominationState.FINALIST,
@@ -156,7 +162,8 @@ def _approvals_statement(exclude_own):
         chosen = chosen.where(Nomination.nominator_id != bindparam("voter_id"))
     # RETURNING, not rowcount: psycopg reports no row count for INSERT ... SELECT here.
     approvals = BallotApproval.__table__
-    return insert(approvals).from_select(["ballot_id", "nomination_id"], chosen).returning(approvals.c.nomination_id)
+    columns = ["ballot_id", "nomination_id", "category_id", "voting_group", "channel"]
+    return insert(approvals).from_select(columns, chosen).returning(approvals.c.nomination_id)
 
 
 INSERT_APPROVALS = _approvals_statement(exclude_own=False)
@@ -199,7 +206,7 @@ def cast_ballot(category, voter, nomination_ids):
     inserted = db.session.execute(
         INSERT_APPROVALS_NOT_OWN if exclude_own else INSERT_APPROVALS,
         {"ballot_id": ballot_id, "ids": list(nomination_ids), "category_id": category.id,
-         "voter_id": voter.user.id if exclude_own else None},
+         "voting_group": voter.group, "channel": voter.channel, "voter_id": voter.user.id if exclude_own else None},
     ).all()
     if len(inserted) != len(nomination_ids):
         check_choices(category, voter, nomination_ids)  # raises, saying which choice is wrong

@@ -575,13 +575,37 @@ def normalize_votes(normalization: str, group: str, votes: GroupVotes,
     return summary, values
 
 
-def sheet_total(criteria: Sequence[Criterion], scores: Mapping[Hashable, Any]) -> Fraction:
-    """T_ij = 100 * sum_c(w_c * x_ijc) / sum_c(w_c * max_c), exactly."""
-    denominator = sum((c.weight * c.max_score for c in criteria), Fraction(0))
-    if denominator == 0:
-        raise ValueError("the rubric needs a criterion with a positive weight")
+def integer_rubric(criteria):
+    """(id, weight, max) as ints when every weight and maximum is whole, else None."""
+    if all(Fraction(c.weight).denominator == 1 and Fraction(c.max_score).denominator == 1 for c in criteria):
+        return tuple((c.id, int(c.weight), int(c.max_score)) for c in criteria)
+    return None
+
+
+def sheet_total(criteria: Sequence[Criterion], scores: Mapping[Hashable, Any], rubric=None) -> Fraction:
+    """T_ij = 100 * sum_c(w_c * x_ijc) / sum_c(w_c * max_c), exactly.
+
+    ``rubric`` is integer_rubric(criteria), passed in when many sheets share the criteria.
+    """
     if set(scores) != {c.id for c in criteria}:
         raise ValueError("a sheet must score exactly the category's criteria")
+    if rubric is None:
+        rubric = integer_rubric(criteria)
+    if rubric is not None and all(type(scores[i]) is int for i, _w, _m in rubric):
+        # Whole weights and scores: the same exact value, with integers until the one division.
+        numerator = denominator = 0
+        for criterion_id, weight, maximum in rubric:
+            x = scores[criterion_id]
+            if not 0 <= x <= maximum:
+                raise ValueError(f"score {x} for criterion {criterion_id!r} is outside 0..{maximum}")
+            numerator += weight * x
+            denominator += weight * maximum
+        if denominator == 0:
+            raise ValueError("the rubric needs a criterion with a positive weight")
+        return Fraction(100 * numerator, denominator)
+    denominator = sum((Fraction(c.weight) * c.max_score for c in criteria), Fraction(0))
+    if denominator == 0:
+        raise ValueError("the rubric needs a criterion with a positive weight")
     numerator = Fraction(0)
     for c in criteria:
         x = _to_fraction(scores[c.id], "score")
@@ -608,13 +632,14 @@ def aggregate_judges(settings: CategorySettings, sheets: Iterable[Sheet],
     aggregation = settings.judge_aggregation
     totals: dict[Hashable, list] = {i: [] for i in finalists}
     seen = set()
+    rubric = integer_rubric(settings.criteria)
     for sheet in sheets:
         if sheet.finalist not in known:
             raise ValueError(f"a sheet names an unknown finalist {sheet.finalist!r}")
         if (sheet.judge, sheet.finalist) in seen:
             raise ValueError(f"judge {sheet.judge!r} has two sheets for {sheet.finalist!r}")
         seen.add((sheet.judge, sheet.finalist))
-        totals[sheet.finalist].append((sheet.judge, sheet_total(settings.criteria, sheet.scores)))
+        totals[sheet.finalist].append((sheet.judge, sheet_total(settings.criteria, sheet.scores, rubric)))
     for i in totals:
         totals[i].sort(key=lambda pair: _id_key(pair[0]))
 
@@ -811,6 +836,29 @@ def _place(groups, tiers, resolutions):
             ))
         place += n
     return results, unresolved, used
+
+
+def rank_with_weights(standings: Standings, weights: Mapping[str, Any],
+                      resolutions: Iterable[TieResolution] = ()) -> tuple[tuple, tuple]:
+    """The results and unresolved ties the same component values give under other weights
+    (for the sensitivity check).  ``weights`` maps every component to a non-negative number,
+    fractions allowed; S(i) = sum(w * C(i)) / sum(w) over the components that are not empty
+    and have w > 0, as in :func:`compute_standings`; the chain, tiers and resolutions apply
+    as there.  Returns (results in rank order, unresolved ties)."""
+    used = {k: _to_fraction(weights[k], f"weight {k}") for k in COMPONENTS}
+    if any(w < 0 for w in used.values()):
+        raise ValueError("weights must be non-negative")
+    kept = [k for k in COMPONENTS if k not in standings.empty_components and used[k] > 0]
+    weight_sum = sum((used[k] for k in kept), Fraction(0))
+    rows = []
+    for row in standings.results:
+        values = {key: row.component(key) for key in COMPONENTS}
+        score = (sum((used[k] * (values[k] or 0) for k in kept), Fraction(0)) / weight_sum
+                 if weight_sum else Fraction(0))
+        rows.append(_Row(row.finalist, dict(row.votes), values, score, row.judge_detail))
+    groups = rank_groups(rows, standings.settings.tie_break)
+    results, unresolved, _used = _place(groups, standings.settings.tiers, tuple(resolutions))
+    return tuple(results), tuple(unresolved)
 
 
 def draw_order(finalist_ids: Iterable[Hashable], seed: str) -> tuple:
