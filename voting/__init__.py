@@ -78,10 +78,12 @@ def register_blueprints(app):
     from voting.ballots.manage import bp as voting_admin
     from voting.ballots.routes import bp as ballots
     from voting.events.routes import bp as events
+    from voting.judging.routes import bp as judging
     from voting.nominations.routes import bp as nominations
     from voting.public.routes import bp as public
+    from voting.results.routes import bp as results
 
-    for blueprint in (public, accounts, events, nominations, admin, ballots, voting_admin):
+    for blueprint in (public, accounts, events, nominations, admin, ballots, voting_admin, judging, results):
         app.register_blueprint(blueprint)
 
 

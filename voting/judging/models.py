@@ -1,7 +1,7 @@
 """Judges' score sheets, recusals and which finalists each judge scores."""
 import enum
 
-from sqlalchemy import CheckConstraint, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import CheckConstraint, ForeignKey, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from voting.accounts.models import Role, User, enum_column
