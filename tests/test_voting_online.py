@@ -144,3 +144,29 @@ def test_change_goes_back_with_choices_kept(app, web, login_as):
     assert f'value="{finalists[1]}" checked' in page or f'checked type="checkbox" value="{finalists[1]}"' in page or "checked" in page
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(Ballot)) == 0
+
+
+def test_a_freeze_between_the_checks_and_the_write_refuses_the_ballot(app):
+    """The state is read again under the write lock, so a ballot cannot slip in after a freeze."""
+    import pytest
+    from sqlalchemy import create_engine, text
+
+    from voting.ballots import operations
+    from voting.events.models import Category
+    from voting.events.operations import EventLocked
+    from tests import factories
+
+    _event_id, category_id, finalists = voting_event(app)
+    with app.test_request_context():
+        voter = operations.Voter(user=factories.user("resident"))
+        db.session.commit()
+        category = db.session.get(Category, category_id)
+        assert category.event.state.value == "open"  # what this request saw
+        other = create_engine(app.config["SQLALCHEMY_DATABASE_URI"])
+        with other.begin() as connection:
+            connection.execute(text("UPDATE events SET state = 'frozen' WHERE id = :id"), {"id": category.event_id})
+        other.dispose()
+        with pytest.raises(EventLocked):
+            operations.cast_ballot(category, voter, [finalists[0]])
+        db.session.rollback()
+        assert db.session.scalar(select(func.count()).select_from(Ballot)) == 0

@@ -21,9 +21,9 @@ from voting.ballots.models import (
     Participation,
     random_ballot_id,
 )
-from voting.database import begin_write, utcnow
+from voting.database import utcnow
 from voting.events.models import Event, EventState
-from voting.events.operations import NotAllowed, ensure_unlocked
+from voting.events.operations import NotAllowed, ensure_unlocked, hold_event_state
 from voting.extensions import db
 from voting.nominations.models import Nomination, NominationState
 
@@ -182,7 +182,8 @@ def cast_ballot(category, voter, nomination_ids):
     check_count(category, nomination_ids)
     receipt = codes.random_code(codes.RECEIPT_LENGTH)
     ballot_id = random_ballot_id()
-    begin_write(db.session)
+    if hold_event_state(category.event_id) != EventState.OPEN:
+        raise NotAllowed(_("Voting for %(category)s is not open now.", category=category.name))
     try:
         db.session.execute(
             INSERT_PARTICIPATION,
@@ -231,6 +232,7 @@ def receipt_is_counted(receipt):
 def create_code_batch(event, group, size, label, actor):
     """Returns the batch and its plain codes; only their keyed hashes are stored."""
     ensure_unlocked(event)
+    hold_event_state(event.id)
     if not 1 <= size <= MAX_BATCH_SIZE:
         raise NotAllowed(_("A batch has 1 to %(max)d codes.", max=MAX_BATCH_SIZE))
     batch = OnsiteCodeBatch(event_id=event.id, group=VotingGroup(group), size=size, label=label or "", created_by_id=actor.id)
@@ -247,6 +249,7 @@ def create_code_batch(event, group, size, label, actor):
 
 def revoke_code_batch(batch, actor):
     ensure_unlocked(db.session.get(Event, batch.event_id))
+    hold_event_state(batch.event_id)
     if batch.revoked_at is None:
         batch.revoked_at = utcnow()
         audit.record("codes.revoke", actor=actor, batch_id=batch.id, event_id=batch.event_id)
@@ -265,6 +268,7 @@ def find_code(event, typed):
 
 def open_onsite_voting(category, minutes, actor):
     ensure_unlocked(category.event)
+    hold_event_state(category.event_id)
     if category.event.state != EventState.OPEN:
         raise NotAllowed(_("Open the event before opening on-site voting."))
     if minutes is not None and not 1 <= minutes <= MAX_COUNTDOWN_MINUTES:
@@ -281,6 +285,7 @@ def open_onsite_voting(category, minutes, actor):
 
 def close_onsite_voting(category, actor):
     ensure_unlocked(category.event)
+    hold_event_state(category.event_id)
     closed = 0
     for session in db.session.scalars(
         select(OnsiteSession).where(OnsiteSession.category_id == category.id, OnsiteSession.closed_at.is_(None))
@@ -302,6 +307,7 @@ def paper_total(category, group):
 def save_paper_totals(category, group, ballots, counts, actor):
     """Replaces the paper totals of one group; counts maps finalist ids to approvals."""
     ensure_unlocked(category.event)
+    hold_event_state(category.event_id)
     finalist_ids = {n.id for n in finalists(category)}
     if set(counts) - finalist_ids:
         raise NotAllowed(_("A count is for a nomination that is not a finalist of this category."))

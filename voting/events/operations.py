@@ -15,6 +15,7 @@ from voting.events.models import (
     VoteNormalization,
 )
 from voting.audit import operations as audit
+from voting.database import begin_write
 from voting.extensions import db
 from voting.i18n import from_seoul_naive
 
@@ -49,6 +50,20 @@ class NotAllowed(Exception):
 def ensure_unlocked(event):
     if event.is_locked:
         raise EventLocked(event.id)
+
+
+def hold_event_state(event_id):
+    """Takes the write lock and reads the event's state afresh under it; returns the state.
+
+    A freeze updates the event row: on PostgreSQL the shared row lock taken here makes it
+    wait for this write (and this write for it); on SQLite the write lock already orders
+    them. So a check made here cannot be overtaken by a freeze before the commit.
+    """
+    begin_write(db.session)
+    state = db.session.scalar(select(Event.state).where(Event.id == event_id).with_for_update(read=True))
+    if state in (EventState.FROZEN, EventState.PUBLISHED):
+        raise EventLocked(event_id)
+    return state
 
 
 def apply_event_form(event, form):
