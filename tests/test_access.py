@@ -32,7 +32,9 @@ from voting.ballots.routes import ONSITE_SESSION_KEY
 from voting.database import utcnow
 from voting.events.models import Department
 from voting.extensions import db, limiter
+from voting.judging.models import JudgeAssignment, ScoreSheet, SheetScore, SheetStatus
 from voting.nominations.models import Nomination, NominationPhoto, NominationState
+from voting.results import operations as results_operations
 
 ANONYMOUS, RESIDENT, OFFICIAL, JUDGE, ORGANIZER = "anonymous", "resident", "official", "judge", "organizer"
 ROLES = (ANONYMOUS, RESIDENT, OFFICIAL, JUDGE, ORGANIZER)
@@ -325,6 +327,44 @@ ROUTES = [
           data=lambda w: {"ballots": "3", **{f"count_{n}": "1" for n in w.vote_finalists}}, changes=ORGANIZERS),
     Route("voting_admin.turnout", "GET", lambda w: f"/manage/events/{w.vote_event}/turnout", ORGANIZERS),
     Route("voting_admin.audit_log", "GET", lambda w: f"/manage/events/{w.vote_event}/audit", ORGANIZERS),
+    # Judging
+    Route("judging.overview", "GET", lambda w: "/judging", frozenset({JUDGE})),
+    Route("judging.sheet", "GET", lambda w: f"/judging/finalists/{w.judge_finalists[0]}", frozenset({JUDGE})),
+    Route("judging.sheet", "POST", lambda w: f"/judging/finalists/{w.judge_finalists[0]}", frozenset({JUDGE}),
+          data=lambda w: {"action": "submit", **{f"score_{c}": "7" for c in w.judge_criteria}},
+          changes=frozenset({JUDGE})),
+    Route("judging.recuse", "POST", lambda w: f"/judging/finalists/{w.judge_finalists[1]}/recuse", frozenset({JUDGE}),
+          data=lambda w: {"reason": "제가 자문한 사업입니다"}, changes=frozenset({JUDGE})),
+    Route("judging.progress", "GET", lambda w: f"/manage/events/{w.judge_event}/judging", ORGANIZERS),
+    Route("judging.assignments", "GET", lambda w: f"/manage/categories/{w.judge_category}/judges", ORGANIZERS),
+    Route("judging.assignments", "POST", lambda w: f"/manage/categories/{w.judge_category}/judges", ORGANIZERS,
+          data=lambda w: {"pairs": [f"{w.ids[JUDGE]}:{w.judge_finalists[0]}"]}, changes=ORGANIZERS),
+    Route("judging.assign_everyone", "POST", lambda w: f"/manage/categories/{w.judge_person_category}/judges/everyone",
+          ORGANIZERS, data=no_data, changes=ORGANIZERS),
+    Route("judging.reopen", "GET", lambda w: f"/manage/sheets/{w.judged_sheet}/reopen", ORGANIZERS),
+    Route("judging.reopen", "POST", lambda w: f"/manage/sheets/{w.judged_sheet}/reopen", ORGANIZERS,
+          data=lambda w: {"reason": "점수 입력 실수 신고"}, changes=ORGANIZERS),
+    # Results
+    Route("results.preview", "GET", lambda w: f"/manage/events/{w.vote_event}/results", ORGANIZERS),
+    Route("results.category_preview", "GET", lambda w: f"/manage/categories/{w.vote_category}/results", ORGANIZERS),
+    Route("results.decide_tie", "POST", lambda w: f"/manage/categories/{w.vote_category}/ties", ORGANIZERS,
+          data=lambda w: {"finalists": ",".join(map(str, sorted(w.vote_finalists))), "method": "joint"},
+          changes=ORGANIZERS, note="the two finalists without votes are tied across 대상 / 우수상"),
+    Route("results.freeze", "POST", lambda w: f"/manage/events/{w.closed_event}/results/freeze", ORGANIZERS,
+          data=no_data, changes=ORGANIZERS),
+    Route("results.publish", "POST", lambda w: f"/manage/events/{w.frozen_event}/results/publish", ORGANIZERS,
+          data=no_data, changes=ORGANIZERS),
+    Route("results.public_results", "GET", lambda w: f"/events/{w.published_event}/results", EVERYONE),
+    Route("results.public_results", "GET", lambda w: f"/events/{w.frozen_event}/results", ORGANIZERS,
+          hidden=EVERYONE - ORGANIZERS, note="frozen, not published"),
+    Route("results.public_results", "GET", lambda w: f"/events/{w.vote_event}/results", ORGANIZERS,
+          hidden=EVERYONE - ORGANIZERS, note="not frozen: organizers are sent to the preview"),
+    Route("results.bundle_file", "GET", lambda w: f"/events/{w.published_event}/results/bundle.json", EVERYONE),
+    Route("results.bundle_file", "GET", lambda w: f"/events/{w.frozen_event}/results/bundle.json", ORGANIZERS,
+          hidden=EVERYONE - ORGANIZERS, note="frozen, not published"),
+    Route("results.csv_file", "GET", lambda w: f"/events/{w.published_event}/results.csv", EVERYONE),
+    Route("results.csv_file", "GET", lambda w: f"/events/{w.frozen_event}/results.csv", ORGANIZERS,
+          hidden=EVERYONE - ORGANIZERS, note="frozen, not published"),
 ]
 
 
@@ -428,6 +468,32 @@ def build_world(app):
         db.session.add(OnsiteSession(category_id=vote_event.categories[0].id, opened_at=utcnow()))
         db.session.flush()
 
+        # An event in its judging window: two practice finalists that every judge judges (the default), and a
+        # person finalist assigned to the judge by hand, whose sheet is submitted.
+        judge_event = factories.event(phase="judging")
+        judge_finalists = [
+            factories.nomination(judge_event.id, nominator_id=other_resident.id, state="finalist", title=title)
+            for title in ("심사 후보 가", "심사 후보 나")
+        ]
+        judged_person = factories.nomination(judge_event.id, nominator_id=other_resident.id, state="finalist",
+                                             category_index=1, title="심사 인물")
+        judge_person_category = judge_event.categories[1]
+        db.session.add(JudgeAssignment(category_id=judge_person_category.id, judge_id=judge.id,
+                                       nomination_id=judged_person.id))
+        judged_sheet = ScoreSheet(
+            category_id=judge_person_category.id, nomination_id=judged_person.id, judge_id=judge.id,
+            status=SheetStatus.SUBMITTED, comment="", submitted_at=utcnow(),
+            scores=[SheetScore(criterion_id=judge_person_category.criteria[0].id, value=7)],
+        )
+        db.session.add(judged_sheet)
+        db.session.flush()
+
+        # Results: a closed event to freeze, a frozen one to publish, a published one for everyone.
+        closed_event, frozen_event, published_event = (factories.event(state="closed") for _n in range(3))
+        for record in (frozen_event, published_event):
+            results_operations.freeze_results(record, organizer)
+        results_operations.publish_results(published_event, organizer)
+
         result = SimpleNamespace(
             ids={role: user.id for role, user in users.items()},
             emails={role: user.email for role, user in users.items()},
@@ -458,6 +524,15 @@ def build_world(app):
             verify_token=account_operations.verification_token(unverified),
             reset_token=account_operations.password_reset_token(other_resident),
             invitation_token=account_operations.invitation_token(pending),
+            judge_event=judge_event.id,
+            judge_category=judge_event.categories[0].id,  # every judge judges every finalist
+            judge_criteria=[c.id for c in judge_event.categories[0].criteria],
+            judge_finalists=[n.id for n in judge_finalists],
+            judge_person_category=judge_person_category.id,  # assigned by hand
+            judged_sheet=judged_sheet.id,  # submitted by the judge
+            closed_event=closed_event.id,
+            frozen_event=frozen_event.id,
+            published_event=published_event.id,
         )
         db.session.commit()
         return result
