@@ -88,7 +88,7 @@ def seed(app, ballots, rng):
                           "receipt_hash": "%064x" % rng.getrandbits(256)})
             chosen = set(rng.choices(finalists[category_id], weights=weights[category_id], k=rng.choice((1, 2, 2, 3))))
             approvals += [{"ballot_id": ballot_id, "nomination_id": n, "category_id": category_id,
-                           "voting_group": group, "channel": channel} for n in chosen]
+                           "voting_group": group, "channel": channel, "opens_ballot": n == min(chosen)} for n in chosen]
             made += 1
         db.session.execute(insert(Ballot.__table__), batch)
         db.session.execute(insert(BallotApproval.__table__), approvals)

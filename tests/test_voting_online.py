@@ -64,7 +64,7 @@ def test_ballot_content_has_no_voter_and_no_time(app):
         approval_columns = {c["name"] for c in inspect(db.engine).get_columns("ballot_approvals")}
         participation_columns = {c["name"] for c in inspect(db.engine).get_columns("participations")}
     assert ballot_columns == {"id", "category_id", "voting_group", "channel", "receipt_hash"}
-    assert approval_columns == {"ballot_id", "nomination_id", "category_id", "voting_group", "channel"}
+    assert approval_columns == {"ballot_id", "nomination_id", "category_id", "voting_group", "channel", "opens_ballot"}
     assert "ballot_id" not in participation_columns and "nomination_id" not in participation_columns
 
 
@@ -170,3 +170,13 @@ def test_a_freeze_between_the_checks_and_the_write_refuses_the_ballot(app):
             operations.cast_ballot(category, voter, [finalists[0]])
         db.session.rollback()
         assert db.session.scalar(select(func.count()).select_from(Ballot)) == 0
+
+
+def test_each_ballot_has_exactly_one_opening_approval(app, web, login_as):
+    """Counting opening approvals counts ballots: the results read B_g that way."""
+    _event_id, category_id, finalists = voting_event(app, finalists=3)
+    login_as("resident")
+    cast_online(web, category_id, [finalists[2], finalists[0]])
+    with app.app_context():
+        rows = db.session.execute(select(BallotApproval.nomination_id, BallotApproval.opens_ballot)).all()
+        assert sorted(rows) == [(finalists[0], True), (finalists[2], False)]

@@ -117,9 +117,10 @@ def simulate(event, ballots_per_category, seed, organizer):
                 receipt = "".join(rng.choice(codes.ALPHABET) for _letter in range(codes.RECEIPT_LENGTH))
                 ballots.append({"id": ballot_id, "category_id": category.id, "voting_group": group, "channel": channel,
                                 "receipt_hash": codes.receipt_hash(receipt)})
+                chosen = _choose(rng, finalists, popularity, category.max_approvals)
                 approvals += [{"ballot_id": ballot_id, "nomination_id": f, "category_id": category.id,
-                               "voting_group": group, "channel": channel}
-                              for f in _choose(rng, finalists, popularity, category.max_approvals)]
+                               "voting_group": group, "channel": channel, "opens_ballot": f == min(chosen)}
+                              for f in chosen]
         if participations:
             db.session.execute(insert(Participation.__table__), participations)
             db.session.execute(insert(Ballot.__table__), ballots)

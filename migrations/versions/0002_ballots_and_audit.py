@@ -108,6 +108,7 @@ def upgrade():
     sa.Column('category_id', sa.Integer(), nullable=False),
     sa.Column('voting_group', sa.Enum('resident', 'official', name='approval_group', native_enum=False, create_constraint=True, length=20), nullable=False),
     sa.Column('channel', sa.Enum('online', 'onsite', 'paper', name='approval_channel', native_enum=False, create_constraint=True, length=20), nullable=False),
+    sa.Column('opens_ballot', sa.Boolean(), nullable=False),
     sa.ForeignKeyConstraint(['ballot_id'], ['ballots.id'], name=op.f('fk_ballot_approvals_ballot_id_ballots'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['category_id'], ['categories.id'], name=op.f('fk_ballot_approvals_category_id_categories'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['nomination_id'], ['nominations.id'], name=op.f('fk_ballot_approvals_nomination_id_nominations'), ondelete='CASCADE'),
@@ -115,7 +116,7 @@ def upgrade():
     sqlite_with_rowid=False
     )
     with op.batch_alter_table('ballot_approvals', schema=None) as batch_op:
-        batch_op.create_index('ix_ballot_approvals_tally', ['category_id', 'voting_group', 'channel', 'nomination_id'], unique=False)
+        batch_op.create_index('ix_ballot_approvals_tally', ['category_id', 'voting_group', 'channel', 'nomination_id', 'opens_ballot'], unique=False)
 
     op.create_table('paper_approvals',
     sa.Column('total_id', sa.Integer(), nullable=False),

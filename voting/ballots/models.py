@@ -44,11 +44,13 @@ class Ballot(db.Model):
 
 class BallotApproval(db.Model):
     """One approved finalist of a ballot. The ballot's category, group and channel are
-    repeated here (a ballot never changes) so that counting is one indexed GROUP BY."""
+    repeated here (a ballot never changes), and exactly one approval of each ballot (the
+    one with the lowest finalist id) opens it, so that one indexed GROUP BY counts both
+    the approvals v_g(i) and the ballots B_g."""
 
     __tablename__ = "ballot_approvals"
     __table_args__ = (
-        Index("ix_ballot_approvals_tally", "category_id", "voting_group", "channel", "nomination_id"),
+        Index("ix_ballot_approvals_tally", "category_id", "voting_group", "channel", "nomination_id", "opens_ballot"),
         {"sqlite_with_rowid": False},
     )
 
@@ -57,6 +59,7 @@ class BallotApproval(db.Model):
     category_id: Mapped[int] = mapped_column(ForeignKey("categories.id", ondelete="CASCADE"))
     group: Mapped[VotingGroup] = mapped_column("voting_group", enum_column(VotingGroup, "approval_group"))
     channel: Mapped[Channel] = mapped_column(enum_column(Channel, "approval_channel"))
+    opens_ballot: Mapped[bool]
 
     ballot: Mapped[Ballot] = relationship(back_populates="approvals")
 

@@ -153,6 +153,7 @@ def _approvals_statement(exclude_own):
         Nomination.category_id,
         bindparam("voting_group", type_=BallotApproval.__table__.c.voting_group.type),
         bindparam("channel", type_=BallotApproval.__table__.c.channel.type),
+        Nomination.id == bindparam("first_id"),
     ).where(
         Nomination.id.in_(bindparam("ids", expanding=True)),
         Nomination.category_id == bindparam("category_id"),
@@ -162,7 +163,7 @@ def _approvals_statement(exclude_own):
         chosen = chosen.where(Nomination.nominator_id != bindparam("voter_id"))
     # RETURNING, not rowcount: psycopg reports no row count for INSERT ... SELECT here.
     approvals = BallotApproval.__table__
-    columns = ["ballot_id", "nomination_id", "category_id", "voting_group", "channel"]
+    columns = ["ballot_id", "nomination_id", "category_id", "voting_group", "channel", "opens_ballot"]
     return insert(approvals).from_select(columns, chosen).returning(approvals.c.nomination_id)
 
 
@@ -207,7 +208,8 @@ def cast_ballot(category, voter, nomination_ids):
     inserted = db.session.execute(
         INSERT_APPROVALS_NOT_OWN if exclude_own else INSERT_APPROVALS,
         {"ballot_id": ballot_id, "ids": list(nomination_ids), "category_id": category.id,
-         "voting_group": voter.group, "channel": voter.channel, "voter_id": voter.user.id if exclude_own else None},
+         "voting_group": voter.group, "channel": voter.channel, "first_id": min(nomination_ids),
+         "voter_id": voter.user.id if exclude_own else None},
     ).all()
     if len(inserted) != len(nomination_ids):
         check_choices(category, voter, nomination_ids)  # raises, saying which choice is wrong

@@ -13,10 +13,10 @@ import secrets
 from dataclasses import dataclass, field
 
 from flask_babel import gettext as _
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 
 from voting.audit import operations as audit
-from voting.ballots.models import Ballot, BallotApproval, PaperApproval, PaperTotal
+from voting.ballots.models import BallotApproval, PaperApproval, PaperTotal
 from voting.database import begin_write, utcnow
 from voting.events.models import Event, EventState
 from voting.events.operations import NotAllowed, ensure_unlocked
@@ -140,20 +140,24 @@ def channel_votes(category, finalist_ids):
     are not counted; left_out says how many there were.  Their ballots still count in B_g.
     """
     channels = {group: {} for group in GROUPS}
-    for group, channel, number in db.session.execute(
-        select(Ballot.group, Ballot.channel, func.count())
-        .where(Ballot.category_id == category.id)
-        .group_by(Ballot.group, Ballot.channel)
-    ):
-        channels[group.value][channel.value] = ChannelVotes(number)
     left_out = 0
-    for group, channel, nomination_id, number in db.session.execute(
-        select(BallotApproval.group, BallotApproval.channel, BallotApproval.nomination_id, func.count())
+    # One pass over the covering index: each ballot has exactly one approval that opens it,
+    # so summing opens_ballot counts the ballots while count(*) counts the approvals.
+    for group, channel, nomination_id, number, opened in db.session.execute(
+        select(
+            BallotApproval.group,
+            BallotApproval.channel,
+            BallotApproval.nomination_id,
+            func.count(),
+            func.sum(case((BallotApproval.opens_ballot, 1), else_=0)),
+        )
         .where(BallotApproval.category_id == category.id)
         .group_by(BallotApproval.group, BallotApproval.channel, BallotApproval.nomination_id)
     ):
+        part = channels[group.value].setdefault(channel.value, ChannelVotes(0))
+        part.ballots += opened
         if nomination_id in finalist_ids:
-            channels[group.value][channel.value].approvals[nomination_id] = number
+            part.approvals[nomination_id] = number
         else:
             left_out += number
     totals = {

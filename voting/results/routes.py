@@ -8,6 +8,7 @@ from voting.accounts.forms import EmptyForm
 from voting.accounts.models import Role
 from voting.events.models import Category, Event, EventState
 from voting.extensions import db
+from voting.labels import NORMALIZATION_LABELS
 from voting.outcomes import REFUSED, attempt
 from voting.results import bundle, operations, scoring, sensitivity
 from voting.results.forms import TieForm
@@ -81,7 +82,7 @@ def warning_text(results, warning):
 def scenario_text(scenario, current_normalization):
     if scenario.kind == "normalization":
         return _("vote normalization “%(name)s” instead of “%(current)s”",
-                 name=scenario.normalization, current=current_normalization)
+                 name=NORMALIZATION_LABELS[scenario.normalization], current=NORMALIZATION_LABELS[current_normalization])
     return _("%(component)s %(delta)+d points (weights: %(weights)s)",
              component=COMPONENT_LABELS[scenario.component], delta=scenario.delta,
              weights=weights_text({k: scoring.fraction_text(v) for k, v in scenario.weights.items()}))
