@@ -331,3 +331,20 @@ def gunicorn_server(app, migrated_database):
     server.start()
     yield server
     server.stop()
+
+
+@pytest.fixture
+def browser_contexts(chromium):
+    """Makes Korean browser contexts and closes them after the test, even when it fails."""
+    made = []
+
+    def make(**kwargs):
+        kwargs.setdefault("locale", "ko-KR")
+        context = chromium.new_context(**kwargs)
+        context.set_default_timeout(10_000)
+        made.append(context)
+        return context
+
+    yield make
+    for context in made:
+        context.close()

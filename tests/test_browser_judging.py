@@ -19,21 +19,6 @@ TITLE = "홍제천 테마길 다리 꾸미기"
 COMMENT = "주민과 구청이 함께 설계한 점이 돋보입니다."
 
 
-@pytest.fixture
-def browser_contexts(chromium):
-    made = []
-
-    def make(**kwargs):
-        kwargs.setdefault("locale", "ko-KR")
-        context = chromium.new_context(**kwargs)
-        context.set_default_timeout(10_000)
-        made.append(context)
-        return context
-
-    yield make
-    for context in made:
-        context.close()
-
 
 @pytest.fixture
 def judging_event(app):

@@ -15,22 +15,6 @@ TITLE = "홍제천 테마길 다리 꾸미기"
 EMAIL = "seoyeon@test.example"
 
 
-@pytest.fixture
-def browser_contexts(chromium):
-    """Makes browser contexts and closes them after the test, even when it fails."""
-    made = []
-
-    def make(**kwargs):
-        kwargs.setdefault("locale", "ko-KR")
-        context = chromium.new_context(**kwargs)
-        context.set_default_timeout(10_000)
-        made.append(context)
-        return context
-
-    yield make
-    for context in made:
-        context.close()
-
 
 def test_resident_nominates_and_organizer_makes_a_finalist(
     browser_contexts, live_server, mailbox, make_user, make_event, screenshot_dir

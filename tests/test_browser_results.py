@@ -23,21 +23,6 @@ from voting.results.scoring import display, draw_order
 pytestmark = pytest.mark.browser
 
 
-@pytest.fixture
-def browser_contexts(chromium):
-    made = []
-
-    def make(**kwargs):
-        kwargs.setdefault("locale", "ko-KR")
-        context = chromium.new_context(**kwargs)
-        context.set_default_timeout(10_000)
-        made.append(context)
-        return context
-
-    yield make
-    for context in made:
-        context.close()
-
 
 def tied_person_category(app, hand):
     with app.app_context():

@@ -251,7 +251,7 @@ def test_overlong_texts_are_refused(client, english, login_as, event, db_read):
 
 
 def test_html_is_shown_escaped(client, web, login_as, event, db_read, app):
-    resident = login_as("resident")
+    login_as("resident")
     data = practice_data(
         event,
         title='<script>alert("t")</script>',
