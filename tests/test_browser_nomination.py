@@ -15,7 +15,6 @@ TITLE = "홍제천 테마길 다리 꾸미기"
 EMAIL = "seoyeon@test.example"
 
 
-
 def test_resident_nominates_and_organizer_makes_a_finalist(
     browser_contexts, live_server, mailbox, make_user, make_event, screenshot_dir
 ):

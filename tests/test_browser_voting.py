@@ -28,24 +28,6 @@ CATEGORY_LINK = "협치 우수사례 투표하기"
 NEXT = "다음: 고른 후보 확인"
 CAST = "이대로 투표하기"
 RECEIPT = re.compile(r"^[0-9A-Z]{4}(-[0-9A-Z]{4}){3}$")
-NO_SIDEWAYS_SCROLL = "document.documentElement.scrollWidth <= window.innerWidth"
-
-
-@pytest.fixture
-def browser_contexts(chromium):
-    """Makes browser contexts (Korean by default) and closes them after the test, even when it fails."""
-    made = []
-
-    def make(**kwargs):
-        kwargs.setdefault("locale", "ko-KR")
-        context = chromium.new_context(**kwargs)
-        context.set_default_timeout(10_000)
-        made.append(context)
-        return context
-
-    yield make
-    for context in made:
-        context.close()
 
 
 @pytest.fixture

@@ -311,7 +311,7 @@ def frozen_results(event_id):
 CSV_COLUMNS = (
     _l("Category"), _l("Rank"), _l("Award"), _l("Finalist number"), _l("Finalist"), _l("Nominee"),
     _l("Resident approvals"), _l("Official approvals"), _l("Resident points"), _l("Official points"),
-    _l("Judge points"), _l("Total"), _l("Total (exact)"), _l("Tied with"),
+    _l("Judge points"), _l("Total score"), _l("Total (exact)"), _l("Tied with"),
 )
 
 
