@@ -125,15 +125,16 @@ def _empty_all_tables(app):
                     connection.execute(table.delete())
 
 
-@pytest.fixture
-def app(migrated_database, smtp_server, tmp_path):
+def app_on_empty_tables(database_url, smtp_server, **settings):
+    """Yields a testing app on the migrated database, its tables emptied before and after."""
     app = create_app(
         {
             "APP_ENV": "testing",
-            "SQLALCHEMY_DATABASE_URI": migrated_database,
+            "SQLALCHEMY_DATABASE_URI": database_url,
             "MAIL_SERVER": smtp_server.hostname,
             "MAIL_PORT": smtp_server.port,
             "SERVER_NAME": None,
+            **settings,
         }
     )
     _empty_all_tables(app)
@@ -141,6 +142,11 @@ def app(migrated_database, smtp_server, tmp_path):
     _empty_all_tables(app)
     with app.app_context():
         db.engine.dispose()
+
+
+@pytest.fixture
+def app(migrated_database, smtp_server):
+    yield from app_on_empty_tables(migrated_database, smtp_server)
 
 
 @pytest.fixture
@@ -348,3 +354,40 @@ def browser_contexts(chromium):
     yield make
     for context in made:
         context.close()
+
+
+@pytest.fixture
+def english(web):
+    """Switches the client's session to English, for exact message checks."""
+    assert web.post("/language", {"lang": "en", "next": "/"}, form_url="/").status_code == 302
+
+
+@pytest.fixture
+def db_read(app):
+    """Runs a function with a fresh session inside an app context and returns its result."""
+
+    def read(function):
+        with app.app_context():
+            try:
+                return function(db.session)
+            finally:
+                db.session.remove()
+
+    return read
+
+
+@pytest.fixture
+def make_nomination(app):
+    def make(event_id, nominator_id, **kwargs):
+        with app.app_context():
+            record = factories.nomination(event_id, nominator_id=nominator_id, **kwargs)
+            db.session.commit()
+            return record.id
+
+    return make
+
+
+@pytest.fixture
+def event(make_event):
+    """An open event in its nominating window."""
+    return make_event(state="open", phase="nominating")

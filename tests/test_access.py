@@ -22,8 +22,7 @@ from sqlalchemy import select
 from werkzeug.security import generate_password_hash
 
 from tests import factories
-from tests.conftest import Browserless, _empty_all_tables, csrf_token
-from voting import create_app
+from tests.conftest import Browserless, app_on_empty_tables, csrf_token
 from voting.accounts import operations as account_operations
 from voting.accounts.models import Role, User, VotingGroup
 from voting.ballots import codes
@@ -381,20 +380,7 @@ def app(migrated_database, smtp_server):
     tables with DELETE (fast on both databases) before they build the world. conftest's
     client, web, make_user and login_as work on this app too.
     """
-    app = create_app(
-        {
-            "APP_ENV": "testing",
-            "SQLALCHEMY_DATABASE_URI": migrated_database,
-            "MAIL_SERVER": smtp_server.hostname,
-            "MAIL_PORT": smtp_server.port,
-            "SERVER_NAME": None,
-        }
-    )
-    _empty_all_tables(app)
-    yield app
-    _empty_all_tables(app)
-    with app.app_context():
-        db.engine.dispose()
+    yield from app_on_empty_tables(migrated_database, smtp_server)
 
 
 def _delete_all_rows():

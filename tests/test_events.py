@@ -61,39 +61,8 @@ def category_data(**overrides):
 
 
 @pytest.fixture
-def english(web):
-    response = web.post("/language", {"lang": "en", "next": "/"}, form_url="/")
-    assert response.status_code == 302
-
-
-@pytest.fixture
 def organizer(login_as, english):
     return login_as("organizer")
-
-
-@pytest.fixture
-def db_read(app):
-    """Runs a function with a fresh session inside an app context and returns its result."""
-
-    def read(function):
-        with app.app_context():
-            try:
-                return function(db.session)
-            finally:
-                db.session.remove()
-
-    return read
-
-
-@pytest.fixture
-def make_nomination(app):
-    def make(event_id, nominator_id, **kwargs):
-        with app.app_context():
-            record = factories.nomination(event_id, nominator_id=nominator_id, **kwargs)
-            db.session.commit()
-            return record.id
-
-    return make
 
 
 def count(db_read, model, *where):

@@ -7,7 +7,6 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from tests import factories
 from tests.conftest import Browserless
 from voting.database import utcnow
 from voting.events.models import Department, Event, EventState
@@ -15,40 +14,6 @@ from voting.extensions import db
 from voting.nominations.models import CONSENT_VERSION, Nomination, NominationState
 
 KEY_PATTERN = re.compile(r'name="submission_key"[^>]*value="([^"]*)"')
-
-
-@pytest.fixture
-def english(web):
-    response = web.post("/language", {"lang": "en", "next": "/"}, form_url="/")
-    assert response.status_code == 302
-
-
-@pytest.fixture
-def db_read(app):
-    def read(function):
-        with app.app_context():
-            try:
-                return function(db.session)
-            finally:
-                db.session.remove()
-
-    return read
-
-
-@pytest.fixture
-def make_nomination(app):
-    def make(event_id, nominator_id, **kwargs):
-        with app.app_context():
-            record = factories.nomination(event_id, nominator_id=nominator_id, **kwargs)
-            db.session.commit()
-            return record.id
-
-    return make
-
-
-@pytest.fixture
-def event(make_event):
-    return make_event(state="open", phase="nominating")
 
 
 @pytest.fixture

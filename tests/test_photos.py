@@ -109,30 +109,8 @@ def assert_no_metadata(data, expected_format):
 
 
 @pytest.fixture
-def english(web):
-    assert web.post("/language", {"lang": "en", "next": "/"}, form_url="/").status_code == 302
-
-
-@pytest.fixture
-def event(make_event):
-    return make_event(state="open", phase="nominating")
-
-
-@pytest.fixture
 def resident(login_as, english):
     return login_as("resident")
-
-
-@pytest.fixture
-def db_read(app):
-    def read(function):
-        with app.app_context():
-            try:
-                return function(db.session)
-            finally:
-                db.session.remove()
-
-    return read
 
 
 def form_data(event, **overrides):

@@ -33,11 +33,6 @@ ROW = re.compile(r'<tr id="result-(\d+)-(\d+)" data-finalist="\d+" data-rank="(\
 CELL = re.compile(r'<td class="([\w-]+)">(?:<strong>)?([^<]*)')
 
 
-@pytest.fixture
-def english(web):
-    assert web.post("/language", {"lang": "en", "next": "/"}, form_url="/").status_code == 302
-
-
 def page(response):
     assert response.status_code == 200, response.status_code
     return response.get_data(as_text=True)

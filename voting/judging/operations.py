@@ -17,9 +17,9 @@ from sqlalchemy.exc import IntegrityError
 
 from voting.accounts.models import Role, User
 from voting.audit import operations as audit
-from voting.database import begin_write, savepoint, utcnow
+from voting.database import savepoint, utcnow
 from voting.events.models import Category, Event, EventState
-from voting.events.operations import EventLocked, NotAllowed, ensure_unlocked
+from voting.events.operations import NotAllowed, ensure_unlocked, hold_event_state
 from voting.extensions import db
 from voting.judging.models import JudgeAssignment, ScoreSheet, SheetScore, SheetStatus
 from voting.nominations.models import Nomination, NominationState
@@ -187,10 +187,7 @@ def _lock_for_write(event, category=None, *, exclusive=False):
     by sheet writes and exclusively by assignment changes, so that a sheet cannot be
     written for a pair while that pair is being removed.
     """
-    begin_write(db.session)
-    state = db.session.scalar(select(Event.state).where(Event.id == event.id).with_for_update(read=True))
-    if state in (EventState.FROZEN, EventState.PUBLISHED):
-        raise EventLocked(event.id)
+    hold_event_state(event.id)
     if category is not None:
         db.session.scalar(select(Category.id).where(Category.id == category.id).with_for_update(read=not exclusive))
 
