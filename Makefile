@@ -8,7 +8,7 @@ PORT ?= 5000
 RUN_PACKAGES := fonts-nanum libpango-1.0-0 libpangoft2-1.0-0
 TEST_PACKAGES := fonts-nanum libpango-1.0-0 libpangoft2-1.0-0 chromium poppler-utils wrk
 
-.PHONY: run test install translations extract-messages bench-vote bench-tally
+.PHONY: run test install translations extract-messages bench-vote bench-tally bench-export
 
 $(VENV)/.installed: pyproject.toml
 	python3 -m venv $(VENV)
@@ -45,3 +45,7 @@ bench-vote: install translations
 
 bench-tally: install translations
 	$(PY) bench/tally.py $(BENCH_ARGS)
+
+bench-export: install translations
+	@scripts/ensure-debian-packages.sh $(RUN_PACKAGES)
+	$(PY) bench/export.py $(BENCH_ARGS)

@@ -29,7 +29,9 @@ def progress(message):
     print(f"# {time.strftime('%H:%M:%S')} {message}", file=sys.stderr, flush=True)
 
 
-def seed(app, ballots, rng):
+def seed(app, ballots, rng, tiers=lambda c: (("대상", 1), ("우수상", 3)), person=lambda c: False):
+    """An event of CATEGORIES x FINALISTS finalists, JUDGES judges' submitted sheets and ``ballots``
+    ballots inserted directly; ``tiers(c)`` and ``person(c)`` shape category c."""
     from datetime import timedelta
 
     from sqlalchemy import insert
@@ -50,8 +52,9 @@ def seed(app, ballots, rng):
     field = Field(name="제도행정")
     event.fields = [field]
     event.categories = [
-        Category(name=f"부문 {c}", kind=CategoryKind.PRACTICE, position=c, max_approvals=3,
-                 tiers=[AwardTier(name="대상", count=1, position=0), AwardTier(name="우수상", count=3, position=1)],
+        Category(name=f"부문 {c}", kind=CategoryKind.PERSON if person(c) else CategoryKind.PRACTICE, position=c,
+                 max_approvals=3,
+                 tiers=[AwardTier(name=name, count=count, position=k) for k, (name, count) in enumerate(tiers(c))],
                  criteria=[Criterion(name=f"기준 {k}", weight=k + 1, max_score=10, position=k) for k in range(CRITERIA)])
         for c in range(CATEGORIES)
     ]
@@ -61,8 +64,13 @@ def seed(app, ballots, rng):
     db.session.flush()
     finalists = {}
     for category in event.categories:
+        is_person = category.kind == CategoryKind.PERSON
         rows = [Nomination(event=event, category=category, nominator=nominator, state=NominationState.FINALIST,
-                           title=f"{category.name} 후보 {f}", summary="요약", description="설명", field=field)
+                           title=f"{category.name} 후보 {f}", summary="요약", description="설명", field=field,
+                           nominee_name=f"홍길동 {f}" if is_person else None,
+                           nominee_affiliation="○○동 주민자치회" if is_person else None,
+                           consent_given_at=now if is_person else None, consent_version="v1" if is_person else None,
+                           consent_method="서면 동의서" if is_person else None)
                 for f in range(FINALISTS)]
         db.session.add_all(rows)
         db.session.flush()

@@ -391,3 +391,14 @@ def make_nomination(app):
 def event(make_event):
     """An open event in its nominating window."""
     return make_event(state="open", phase="nominating")
+
+
+def database_rows(app):
+    """Every row of every table, in primary-key order: "nothing changed" means exactly that."""
+    with app.app_context():
+        with db.engine.connect() as connection:
+            return {
+                table.name: [tuple(row) for row in connection.execute(
+                    table.select().order_by(*table.primary_key.columns))]
+                for table in db.metadata.sorted_tables
+            }

@@ -84,6 +84,9 @@ class HandEvent:
         ]
         return {"settings": settings, "finalists": [a, b, c], "votes": votes, "sheets": sheets, "resolutions": []}
 
+# The answer of the confirmation step that freezing, publishing and settling a tie ask for.
+CONFIRMED = {"confirmed": "yes"}
+
 
 def hand_made_event(app, *, close=True, aggregation=None, normalization=None):
     """Builds the event of the module docstring through the app's own operations."""

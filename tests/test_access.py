@@ -22,7 +22,7 @@ from sqlalchemy import select
 from werkzeug.security import generate_password_hash
 
 from tests import factories
-from tests.conftest import Browserless, app_on_empty_tables, csrf_token
+from tests.conftest import Browserless, app_on_empty_tables, csrf_token, database_rows
 from voting.accounts import operations as account_operations
 from voting.accounts.models import Role, User, VotingGroup
 from voting.ballots import codes
@@ -30,6 +30,7 @@ from voting.ballots.models import OnsiteCode, OnsiteCodeBatch, OnsiteSession
 from voting.ballots.routes import ONSITE_SESSION_KEY
 from voting.database import utcnow
 from voting.events.models import Department
+from voting.exports.models import CertificateTemplate
 from voting.extensions import db, limiter
 from voting.judging.models import JudgeAssignment, ScoreSheet, SheetScore, SheetStatus
 from voting.nominations.models import Nomination, NominationPhoto, NominationState
@@ -93,6 +94,11 @@ class Route:
 
 def no_data(_w):
     return {}
+
+
+def confirmed(_w):
+    """The answer to the confirmation step of an action that cannot be undone."""
+    return {"confirmed": "yes"}
 
 
 def new_event_data(_w):
@@ -326,6 +332,12 @@ ROUTES = [
           data=lambda w: {"ballots": "3", **{f"count_{n}": "1" for n in w.vote_finalists}}, changes=ORGANIZERS),
     Route("voting_admin.turnout", "GET", lambda w: f"/manage/events/{w.vote_event}/turnout", ORGANIZERS),
     Route("voting_admin.audit_log", "GET", lambda w: f"/manage/events/{w.vote_event}/audit", ORGANIZERS),
+    # Organizer: projector screens of the award day
+    Route("projector.voting_screen", "GET", lambda w: f"/manage/categories/{w.vote_category}/screen", ORGANIZERS),
+    Route("projector.voting_status", "GET", lambda w: f"/manage/categories/{w.vote_category}/screen/status.json",
+          ORGANIZERS),
+    Route("projector.award_reveal", "GET", lambda w: f"/manage/events/{w.frozen_event}/reveal", ORGANIZERS,
+          note="frozen results"),
     # Judging
     Route("judging.overview", "GET", lambda w: "/judging", frozenset({JUDGE})),
     Route("judging.sheet", "GET", lambda w: f"/judging/finalists/{w.judge_finalists[0]}", frozenset({JUDGE})),
@@ -347,12 +359,12 @@ ROUTES = [
     Route("results.preview", "GET", lambda w: f"/manage/events/{w.vote_event}/results", ORGANIZERS),
     Route("results.category_preview", "GET", lambda w: f"/manage/categories/{w.vote_category}/results", ORGANIZERS),
     Route("results.decide_tie", "POST", lambda w: f"/manage/categories/{w.vote_category}/ties", ORGANIZERS,
-          data=lambda w: {"finalists": ",".join(map(str, sorted(w.vote_finalists))), "method": "joint"},
+          data=lambda w: {"finalists": ",".join(map(str, sorted(w.vote_finalists))), "method": "joint", "confirmed": "yes"},
           changes=ORGANIZERS, note="the two finalists without votes are tied across 대상 / 우수상"),
     Route("results.freeze", "POST", lambda w: f"/manage/events/{w.closed_event}/results/freeze", ORGANIZERS,
-          data=no_data, changes=ORGANIZERS),
+          data=confirmed, changes=ORGANIZERS),
     Route("results.publish", "POST", lambda w: f"/manage/events/{w.frozen_event}/results/publish", ORGANIZERS,
-          data=no_data, changes=ORGANIZERS),
+          data=confirmed, changes=ORGANIZERS),
     Route("results.public_results", "GET", lambda w: f"/events/{w.published_event}/results", EVERYONE),
     Route("results.public_results", "GET", lambda w: f"/events/{w.frozen_event}/results", ORGANIZERS,
           hidden=EVERYONE - ORGANIZERS, note="frozen, not published"),
@@ -364,6 +376,23 @@ ROUTES = [
     Route("results.csv_file", "GET", lambda w: f"/events/{w.published_event}/results.csv", EVERYONE),
     Route("results.csv_file", "GET", lambda w: f"/events/{w.frozen_event}/results.csv", ORGANIZERS,
           hidden=EVERYONE - ORGANIZERS, note="frozen, not published"),
+    # Certificates (상장)
+    Route("certificates.edit", "GET", lambda w: f"/manage/events/{w.frozen_event}/certificate", ORGANIZERS),
+    Route("certificates.edit", "POST", lambda w: f"/manage/events/{w.frozen_event}/certificate", ORGANIZERS,
+          data=lambda w: {"issuer": "서울특별시 ○○구청장", "wording": "{recipient} {tier}", "award_date": "2019-12-13"},
+          changes=ORGANIZERS, note="still editable once frozen"),
+    Route("certificates.seal", "GET", lambda w: f"/manage/events/{w.published_event}/certificate/seal", ORGANIZERS),
+    Route("certificates.preview", "GET", lambda w: f"/manage/events/{w.frozen_event}/certificate/preview.pdf",
+          ORGANIZERS),
+    # Award day: control panel, exports, archive
+    Route("dayof.panel", "GET", lambda w: f"/manage/events/{w.vote_event}/day", ORGANIZERS),
+    Route("dayof.panel", "GET", lambda w: f"/manage/events/{w.frozen_event}/day", ORGANIZERS, note="frozen"),
+    Route("dayof.status", "GET", lambda w: f"/manage/events/{w.vote_event}/day/status.json", ORGANIZERS),
+    Route("exports.download", "GET", lambda w: f"/manage/events/{w.frozen_event}/exports/csv", ORGANIZERS),
+    Route("exports.download", "GET", lambda w: f"/manage/events/{w.published_event}/exports/bundle", ORGANIZERS,
+          note="published: still organizers only; the public has the results page's links"),
+    Route("exports.download_all", "GET", lambda w: f"/manage/events/{w.frozen_event}/exports.zip", ORGANIZERS),
+    Route("public.archive", "GET", lambda w: "/archive", EVERYONE),
 ]
 
 
@@ -479,6 +508,9 @@ def build_world(app):
         for record in (frozen_event, published_event):
             results_operations.freeze_results(record, organizer)
         results_operations.publish_results(published_event, organizer)
+        db.session.add(CertificateTemplate(event_id=published_event.id, issuer="서울특별시 ○○구청장", wording="{tier}",
+                                           award_date=utcnow().date(), seal_data=PNG_BYTES, seal_mime_type="image/png",
+                                           seal_width=1, seal_height=1))  # certificates.seal serves it
 
         result = SimpleNamespace(
             ids={role: user.id for role, user in users.items()},
@@ -576,16 +608,6 @@ def send(web, route, world):
     data["csrf_token"] = web.token("/login")
     return web.client.post(url, data=data)
 
-
-def database_rows(app):
-    """Every row of every table, in primary-key order: "nothing changed" means exactly that."""
-    with app.app_context():
-        with db.engine.connect() as connection:
-            return {
-                table.name: [tuple(row) for row in connection.execute(
-                    table.select().order_by(*table.primary_key.columns))]
-                for table in db.metadata.sorted_tables
-            }
 
 
 def assert_login_redirect(response, url):

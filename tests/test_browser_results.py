@@ -66,9 +66,12 @@ def test_organizer_previews_settles_a_tie_freezes_and_publishes_and_anyone_sees_
     staff.wait_for_url(f"**/manage/events/{hand.event_id}")
     staff.goto(f"{base}/manage/events/{hand.event_id}/results")
     staff.locator("#freeze-button").click()  # refused: the tie is not settled
+    staff.locator("#confirm-button").click()
     staff.wait_for_url(f"**/manage/events/{hand.event_id}/results")
     expect(staff.locator(".flash-error")).to_contain_text("다리 디자인 워킹그룹을 이끈 주민 위원")
     tie.locator(".draw-button").click()
+    expect(staff.locator("#confirm-action")).to_contain_text("다리 디자인 워킹그룹을 이끈 주민 위원")
+    staff.locator("#confirm-button").click()
     staff.wait_for_url(f"**/manage/categories/{hand.person_category_id}/results")
     expect(staff.locator(f"#decisions-{hand.person_category_id} code.seed")).to_be_visible()
     with app.app_context():
@@ -81,6 +84,7 @@ def test_organizer_previews_settles_a_tie_freezes_and_publishes_and_anyone_sees_
 
     staff.goto(f"{base}/manage/events/{hand.event_id}/results")
     staff.locator("#freeze-button").click()
+    staff.locator("#confirm-button").click()
     staff.wait_for_url(f"**/manage/events/{hand.event_id}/results")
     with app.app_context():
         sha = db.session.scalar(select(ResultSnapshot.sha256))
@@ -88,6 +92,7 @@ def test_organizer_previews_settles_a_tie_freezes_and_publishes_and_anyone_sees_
     expect(staff.locator("#snapshot-sha256")).to_have_text(sha)
     shot(staff, "results-frozen.png")
     staff.locator("#publish-button").click()
+    staff.locator("#confirm-button").click()
     staff.wait_for_url(f"**/events/{hand.event_id}/results")
     with app.app_context():
         assert db.session.get(Event, hand.event_id).state == EventState.PUBLISHED

@@ -162,7 +162,7 @@ def test_every_category_recomputes_from_the_written_bundle(app, runner, tmp_path
 def test_tie_resolutions_are_in_the_bundle_and_replay(app, runner, tmp_path, web):
     event_id, category_id, ids, email = tie_event(app)
     assert web.login(email).status_code == 302
-    web.post(f"/manage/categories/{category_id}/ties", {"finalists": f"{ids[0]},{ids[1]}", "method": "draw"}, form_url="/")
+    web.post(f"/manage/categories/{category_id}/ties", {"finalists": f"{ids[0]},{ids[1]}", "method": "draw", "confirmed": "yes"}, form_url="/")
     freeze(app, event_id)
     bundle = json.loads(export(runner, tmp_path, event_id))
     [resolution] = bundle["categories"][0]["tie_resolutions"]
@@ -208,3 +208,12 @@ def test_downloads_match_the_command_and_export_needs_a_frozen_event(app, runner
     response = web.client.get(f"/events/{hand.event_id}/results.csv")
     assert response.status_code == 200 and response.data.startswith(b"\xef\xbb\xbf")
     assert app.test_client().get(f"/events/{hand.event_id}/results/bundle.json").status_code == 404, "not published"
+
+
+def test_csv_texts_typed_by_people_cannot_run_as_spreadsheet_formulas():
+    from voting.results.bundle import inert
+
+    for formula in ('=HYPERLINK("http://evil.example","클릭")', "+1+1", "-2+3", "@SUM(A1)", "\t=1", "\r=1"):
+        assert inert(formula) == "'" + formula
+    for text in ("마을 도서관 협치", "1호 사업", "", "A=B"):
+        assert inert(text) == text

@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import select
 
 from tests import factories
-from tests.conftest import Browserless
+from tests.conftest import Browserless, database_rows
 from tests.results_helpers import freeze, hand_made_event
 from voting.accounts.models import User
 from voting.ballots import operations as ballots
@@ -86,16 +86,6 @@ def build(app):
 def world(app):
     return build(app)
 
-
-def database_rows(app):
-    """Every row of every table: "nothing changed" means exactly that."""
-    with app.app_context():
-        with db.engine.connect() as connection:
-            return {
-                table.name: [tuple(row) for row in connection.execute(
-                    table.select().order_by(*table.primary_key.columns))]
-                for table in db.metadata.sorted_tables
-            }
 
 
 class Attempt:
@@ -336,13 +326,13 @@ def test_sheet_operations_refuse_a_frozen_event(app, world):
 
 def test_tie_decision_is_refused(app, world):
     organizer = Attempt(app, world.organizer)
-    data = {"finalists": f"{world.finalists['B']},{world.finalists['C']}", "method": "joint"}
+    data = {"finalists": f"{world.finalists['B']},{world.finalists['C']}", "method": "joint", "confirmed": "yes"}
     refused_with(organizer.post(f"/manage/categories/{world.practice}/ties", data, follow_redirects=True), FROZEN)
 
 
 def test_published_results_stay_locked(app, world):
     organizer = Attempt(app, world.organizer)
-    organizer.web.post(f"/manage/events/{world.event_id}/results/publish", form_url="/")
+    organizer.web.post(f"/manage/events/{world.event_id}/results/publish", {"confirmed": "yes"}, form_url="/")
     with app.app_context():
         assert db.session.get(Event, world.event_id).state == EventState.PUBLISHED
     refused_with(organizer.post(f"/manage/categories/{world.practice}/edit", category_data()), FROZEN)

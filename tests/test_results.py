@@ -11,7 +11,7 @@ from fractions import Fraction as F
 import pytest
 from sqlalchemy import func, select
 
-from tests.results_helpers import EXPECTED, EXPECTED_PERSON, hand_made_event, tie_event
+from tests.results_helpers import CONFIRMED, EXPECTED, EXPECTED_PERSON, hand_made_event, tie_event
 from voting.audit.models import AuditEntry
 from voting.events.models import Event, EventState
 from voting.extensions import db
@@ -159,7 +159,7 @@ def test_only_organizers_see_the_preview(app, web, login_as, role):
     response = web.post(f"/manage/categories/{hand.category_id}/ties",
                         {"finalists": ",".join(map(str, hand.ids("A", "B"))), "method": "joint"}, form_url="/")
     assert response.status_code == 403
-    assert web.post(f"/manage/events/{hand.event_id}/results/freeze", form_url="/").status_code == 403
+    assert web.post(f"/manage/events/{hand.event_id}/results/freeze", CONFIRMED, form_url="/").status_code == 403
     assert web.client.get(f"/events/{hand.event_id}/results").status_code == 404, "no interim results"
     with app.app_context():
         assert db.session.get(Event, hand.event_id).state == EventState.CLOSED
@@ -199,7 +199,7 @@ def test_a_recorded_draw_can_be_replayed_from_its_seed(app, web, english):
     event_id, category_id, ids, email = tie_event(app)
     login_organizer(web, email)
     response = web.post(f"/manage/categories/{category_id}/ties",
-                        {"finalists": f"{ids[0]},{ids[1]}", "method": "draw"}, form_url=f"/manage/events/{event_id}/results")
+                        {"finalists": f"{ids[0]},{ids[1]}", "method": "draw", "confirmed": "yes"}, form_url=f"/manage/events/{event_id}/results")
     assert response.status_code == 302
     [(finalists, method, seed, drawn)] = tie_decisions(app)
     assert (finalists, method) == (f"{ids[0]},{ids[1]}", "draw") and re.fullmatch(r"[0-9a-f]{16}", seed)
@@ -223,7 +223,8 @@ def test_a_recorded_draw_can_be_replayed_from_its_seed(app, web, english):
 def test_a_joint_award_gives_both_the_better_tier(app, web, english):
     event_id, category_id, ids, email = tie_event(app)
     login_organizer(web, email)
-    response = web.post(f"/manage/categories/{category_id}/ties", {"finalists": f"{ids[0]},{ids[1]}", "method": "joint"},
+    response = web.post(f"/manage/categories/{category_id}/ties", {"finalists": f"{ids[0]},{ids[1]}", "method": "joint",
+                                                                  "confirmed": "yes"},
                         form_url="/", follow_redirects=True)
     assert "The joint award was recorded." in page(response)
     assert tie_decisions(app) == [(f"{ids[0]},{ids[1]}", "joint", None, None)]
@@ -238,14 +239,16 @@ def test_a_decision_for_what_is_not_an_unresolved_boundary_tie_is_refused(app, w
     login_organizer(web, email)
     url = f"/manage/categories/{category_id}/ties"
     for finalists in (f"{ids[0]},{ids[2]}", f"{ids[0]},{ids[1]},{ids[2]}"):
-        response = web.post(url, {"finalists": finalists, "method": "draw"}, form_url="/", follow_redirects=True)
+        response = web.post(url, {"finalists": finalists, "method": "draw", "confirmed": "yes"}, form_url="/",
+                            follow_redirects=True)
         assert "not an unresolved tie across an award boundary" in page(response)
     assert web.post(url, {"finalists": "abc", "method": "draw"}, form_url="/").status_code == 302
     assert web.post(url, {"finalists": f"{ids[0]},{ids[1]}", "method": "coin"}, form_url="/").status_code == 302
     assert tie_decisions(app) == []
     # Once settled, the same tie cannot be decided again.
-    web.post(url, {"finalists": f"{ids[0]},{ids[1]}", "method": "joint"}, form_url="/")
-    response = web.post(url, {"finalists": f"{ids[0]},{ids[1]}", "method": "draw"}, form_url="/", follow_redirects=True)
+    web.post(url, {"finalists": f"{ids[0]},{ids[1]}", "method": "joint", "confirmed": "yes"}, form_url="/")
+    response = web.post(url, {"finalists": f"{ids[0]},{ids[1]}", "method": "draw", "confirmed": "yes"}, form_url="/",
+                        follow_redirects=True)
     assert "not an unresolved tie" in page(response)
     assert len(tie_decisions(app)) == 1
 
@@ -256,7 +259,7 @@ def test_a_decision_for_what_is_not_an_unresolved_boundary_tie_is_refused(app, w
 def test_freeze_is_refused_while_a_boundary_tie_is_unresolved_by_button_and_command(app, web, english, runner):
     event_id, category_id, ids, email = tie_event(app)
     login_organizer(web, email)
-    response = web.post(f"/manage/events/{event_id}/results/freeze", form_url="/", follow_redirects=True)
+    response = web.post(f"/manage/events/{event_id}/results/freeze", CONFIRMED, form_url="/", follow_redirects=True)
     text = page(response)
     assert "Resolve these ties across an award boundary first: 협치 우수사례: 마을 공유부엌, 골목 정원 (rank 1, 대상 / 우수상)." in text
     result = runner.invoke(args=["voting", "freeze", str(event_id)])
@@ -270,7 +273,7 @@ def test_freeze_is_refused_while_a_boundary_tie_is_unresolved_by_button_and_comm
 def test_freeze_is_refused_while_voting_is_possible(app, web, english, runner):
     event_id, _category_id, _ids, email = tie_event(app, state="open")  # in its voting window
     login_organizer(web, email)
-    response = web.post(f"/manage/events/{event_id}/results/freeze", form_url="/", follow_redirects=True)
+    response = web.post(f"/manage/events/{event_id}/results/freeze", CONFIRMED, form_url="/", follow_redirects=True)
     assert "Voting is still open." in page(response)
     assert "Voting is still open." in runner.invoke(args=["voting", "freeze", str(event_id)]).output
     assert 'id="close-button"' in page(web.client.get(f"/manage/events/{event_id}/results"))
@@ -305,7 +308,7 @@ def test_freeze_stores_the_canonical_snapshot_and_publish_opens_the_results_page
     hand = hand_made_event(app)
     client = app.test_client()  # an anonymous visitor
     login_organizer(web, hand.organizer_email)
-    response = web.post(f"/manage/events/{hand.event_id}/results/freeze", form_url="/", follow_redirects=True)
+    response = web.post(f"/manage/events/{hand.event_id}/results/freeze", CONFIRMED, form_url="/", follow_redirects=True)
     html = page(response)
     with app.app_context():
         event = db.session.get(Event, hand.event_id)
@@ -333,7 +336,7 @@ def test_freeze_stores_the_canonical_snapshot_and_publish_opens_the_results_page
     organizer_view = page(web.client.get(f"/events/{hand.event_id}/results"))
     assert 'id="not-published"' in organizer_view
 
-    response = web.post(f"/manage/events/{hand.event_id}/results/publish", form_url="/")
+    response = web.post(f"/manage/events/{hand.event_id}/results/publish", CONFIRMED, form_url="/")
     assert response.status_code == 302 and response.headers["Location"].endswith(f"/events/{hand.event_id}/results")
     with app.app_context():
         assert db.session.get(Event, hand.event_id).state == EventState.PUBLISHED
@@ -346,9 +349,9 @@ def test_freeze_stores_the_canonical_snapshot_and_publish_opens_the_results_page
     assert sha in public and "홍제천 테마길 다리 꾸미기" in public
     assert f'href="/events/{hand.event_id}/results"' in page(client.get(f"/events/{hand.event_id}"))
     # Publishing twice is refused, and so is freezing again.
-    response = web.post(f"/manage/events/{hand.event_id}/results/publish", form_url="/", follow_redirects=True)
+    response = web.post(f"/manage/events/{hand.event_id}/results/publish", CONFIRMED, form_url="/", follow_redirects=True)
     assert "already published" in page(response)
-    response = web.post(f"/manage/events/{hand.event_id}/results/freeze", form_url="/", follow_redirects=True)
+    response = web.post(f"/manage/events/{hand.event_id}/results/freeze", CONFIRMED, form_url="/", follow_redirects=True)
     assert "already frozen" in page(response)
 
 

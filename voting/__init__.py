@@ -77,13 +77,18 @@ def register_blueprints(app):
     from voting.admin.routes import bp as admin
     from voting.ballots.manage import bp as voting_admin
     from voting.ballots.routes import bp as ballots
+    from voting.dayof.routes import bp as dayof
     from voting.events.routes import bp as events
+    from voting.exports.certificate_routes import bp as certificates
+    from voting.exports.routes import bp as exports
     from voting.judging.routes import bp as judging
     from voting.nominations.routes import bp as nominations
+    from voting.projector.routes import bp as projector
     from voting.public.routes import bp as public
     from voting.results.routes import bp as results
 
-    for blueprint in (public, accounts, events, nominations, admin, ballots, voting_admin, judging, results):
+    for blueprint in (public, accounts, events, nominations, admin, ballots, voting_admin, judging, results,
+                      exports, certificates, dayof, projector):
         app.register_blueprint(blueprint)
 
 

@@ -135,23 +135,52 @@ def freeze(event_id):
 
 @cli.command("export")
 @click.argument("event_id", type=int)
-@click.option("--format", "fmt", type=click.Choice(["bundle", "csv"]), default="bundle", show_default=True,
-              help="bundle: the transparency bundle (JSON); csv: the results table (UTF-8 with BOM).")
+@click.option("--format", "fmt", type=click.Choice(["csv", "xlsx", "pdf", "certificates", "bundle", "zip"]),
+              default="bundle", show_default=True,
+              help="csv: results table (UTF-8 with BOM); xlsx: workbook; pdf: results report; "
+                   "certificates: one page per award; bundle: transparency bundle (JSON); zip: all of them.")
 @click.option("--out", type=click.File("wb"), required=True, help="The file to write ('-' for standard output).")
-@click.option("--lang", type=click.Choice(["ko", "en"]), default="ko", show_default=True, help="CSV header language.")
+@click.option("--lang", type=click.Choice(["ko", "en"]), default="ko", show_default=True, help="Language of the texts.")
 def export(event_id, fmt, out, lang):
-    """Writes the frozen results of an event: the transparency bundle or the CSV table."""
+    """Writes the frozen results of an event in one format (or all of them as a zip)."""
     from flask_babel import force_locale
 
-    from voting.results.bundle import frozen_results, results_csv
+    from voting.exports import operations
 
-    _event_or_fail(event_id)
-    frozen = frozen_results(event_id)
-    if frozen is None:
-        raise click.ClickException(f"event {event_id} is not frozen: run `flask --app wsgi voting freeze {event_id}` first")
+    event = _event_or_fail(event_id)
+    with force_locale(lang):
+        try:
+            made = operations.all_exports(event) if fmt == "zip" else operations.export_file(event, fmt)
+        except operations.NotFrozen as exc:
+            raise click.ClickException(
+                f"event {event_id} is not frozen: run `flask --app wsgi voting freeze {event_id}` first") from exc
+    out.write(made.data)
     if fmt == "bundle":
-        out.write(frozen.bundle_bytes)
-        click.echo(f"bundle sha256 {frozen.bundle_sha256}", err=True)
-    else:
-        with force_locale(lang):
-            out.write(results_csv(frozen.categories))
+        from voting.results.bundle import frozen_results
+
+        click.echo(f"bundle sha256 {frozen_results(event_id).bundle_sha256}", err=True)
+
+
+@cli.command("verify-bundle")
+@click.argument("bundle_file", type=click.File("rb"))
+def verify_bundle(bundle_file):
+    """Recomputes every category of a transparency bundle and reports match or each mismatch."""
+    from voting.results.verify import check_bundle, read_bundle
+
+    try:
+        document = read_bundle(bundle_file.read())
+    except ValueError as exc:
+        raise click.ClickException(f"{bundle_file.name}: {exc}") from exc
+    check = check_bundle(document)
+    for problem in check.problems:
+        click.echo(f"MISMATCH bundle: {problem}")
+    for category in check.categories:
+        label = f"category {category.id} ({category.name})"
+        if category.matches:
+            click.echo(f"match {label}: {category.finalists} finalists recomputed")
+        for line in category.mismatches:
+            click.echo(f"MISMATCH {label}: {line}")
+    if not check.matches:
+        click.echo("the bundle does NOT recompute to its results")
+        raise SystemExit(1)
+    click.echo(f"the bundle recomputes to its results: {len(check.categories)} categories, sha256 {document['sha256']}")

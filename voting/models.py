@@ -3,6 +3,7 @@ from voting.accounts import models as accounts  # noqa: F401
 from voting.audit import models as audit  # noqa: F401
 from voting.ballots import models as ballots  # noqa: F401
 from voting.events import models as events  # noqa: F401
+from voting.exports import models as exports  # noqa: F401
 from voting.judging import models as judging  # noqa: F401
 from voting.nominations import models as nominations  # noqa: F401
 from voting.results import models as results  # noqa: F401

@@ -13,6 +13,7 @@ from voting.ballots.forms import CodeBatchForm, OnsiteOpenForm, paper_totals_for
 from voting.ballots.models import OnsiteCodeBatch
 from voting.events.models import Category, Event
 from voting.extensions import db
+from voting.navigation import redirect_back
 from voting.outcomes import REFUSED, attempt
 from voting.security import roles_required
 
@@ -82,7 +83,7 @@ def open_onsite(category_id):
     else:
         for error in form.minutes.errors:
             flash(error, "error")
-    return redirect(url_for("voting_admin.onsite", event_id=category.event_id))
+    return redirect_back("voting_admin.onsite", event_id=category.event_id)
 
 
 @bp.route("/categories/<int:category_id>/onsite/close", methods=["POST"])
@@ -93,7 +94,7 @@ def close_onsite(category_id):
         lambda: operations.close_onsite_voting(category, current_user),
         _("On-site voting for %(name)s is closed.", name=category.name),
     )
-    return redirect(url_for("voting_admin.onsite", event_id=category.event_id))
+    return redirect_back("voting_admin.onsite", event_id=category.event_id)
 
 
 @bp.route("/categories/<int:category_id>/paper/<group>", methods=["GET", "POST"])
@@ -112,7 +113,7 @@ def paper(category_id, group):
             field=form.ballots,
         )
         if saved is not REFUSED:
-            return redirect(url_for("voting_admin.turnout", event_id=category.event_id))
+            return redirect_back("voting_admin.turnout", event_id=category.event_id)
     return render_template(
         "ballots/manage_paper.html", category=category, group=group, form=form, finalists=finalists
     ), 400 if form.errors else 200

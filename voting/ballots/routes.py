@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
 from voting.accounts.models import Role
-from voting.ballots import operations
+from voting.ballots import operations, receipts
 from voting.ballots.forms import BallotForm, CodeForm, ReceiptForm
 from voting.ballots.models import OnsiteCode
 from voting.events.models import Category, Event
@@ -268,5 +268,5 @@ def check_receipt():
     form = ReceiptForm()
     result = None
     if form.validate_on_submit():
-        result = operations.receipt_is_counted(form.receipt.data)
+        result = receipts.check_receipt(form.receipt.data)
     return render_template("ballots/check_receipt.html", form=form, result=result)

@@ -9,6 +9,7 @@ from voting.events import operations
 from voting.events.forms import BLANK_ROWS, CategoryForm, EventForm, EventStateForm, NameForm
 from voting.events.models import Category, Department, Event, EventState, Field
 from voting.extensions import db
+from voting.navigation import redirect_back
 from voting.i18n import to_seoul
 from voting.nominations.models import Nomination
 from voting.outcomes import REFUSED, attempt
@@ -78,7 +79,7 @@ def change_state(event_id):
         attempt(lambda: operations.change_event_state(event, EventState(form.state.data)), _("The event's state was changed."))
     else:
         flash(_("Choose a valid state."), "error")
-    return redirect(url_for("events.show_event", event_id=event.id))
+    return redirect_back("events.show_event", event_id=event.id)
 
 
 def _category_form(category=None):

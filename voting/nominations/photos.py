@@ -43,7 +43,12 @@ def _strict_decoding():
             ImageFile.LOAD_TRUNCATED_IMAGES = previous
 
 
-def clean_photo(stream, max_bytes):
+def clean_photo(stream, max_bytes, *, keep_transparency=False):
+    """A CleanPhoto of the upload, or PhotoError with a message for the person uploading.
+
+    ``keep_transparency``: a PNG comes back as RGBA, its transparency kept even where it was a
+    palette's transparent colour (a certificate's seal is printed over the issuer's name).
+    """
     data = stream.read(max_bytes + 1)
     if not data:
         raise PhotoError(_("The photo file is empty."))
@@ -66,6 +71,8 @@ def clean_photo(stream, max_bytes):
         raise PhotoError(_("Only JPEG and PNG photos are accepted."))
 
     image = ImageOps.exif_transpose(image)
+    if keep_transparency and image_format == "PNG":
+        image = image.convert("RGBA")  # before info, which holds a palette's transparency, is dropped
     image.thumbnail((MAX_SIDE, MAX_SIDE))
     # Dropping info leaves EXIF (with any GPS position), comments and text chunks behind.
     image.info = {}

@@ -1,4 +1,4 @@
-from flask import Blueprint, abort, flash, make_response, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -14,6 +14,7 @@ from voting.nominations import operations
 from voting.nominations.forms import CONSENT_TEXT, NominationForm, ScreeningForm
 from voting.nominations.models import Nomination, NominationState
 from voting.nominations.photos import PhotoError
+from voting.responses import image_response
 from voting.security import roles_required
 
 bp = Blueprint("nominations", __name__)
@@ -128,11 +129,7 @@ def photo(nomination_id):
     nomination = db.get_or_404(Nomination, nomination_id)
     if not nomination.can_view(current_user) or nomination.photo is None:
         abort(404)
-    response = make_response(nomination.photo.data)
-    response.headers["Content-Type"] = nomination.photo.mime_type
-    response.headers["Cache-Control"] = "private, max-age=300"
-    response.headers["Content-Disposition"] = "inline"
-    return response
+    return image_response(nomination.photo.data, nomination.photo.mime_type, "private, max-age=300")
 
 
 @bp.route("/manage/events/<int:event_id>/nominations")

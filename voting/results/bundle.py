@@ -40,13 +40,8 @@ from voting.results.operations import (
     group_votes,
     snapshot_header,
 )
+from voting.results.verify import FORMAT, canonical_json
 
-FORMAT = "voting-results-bundle/1"
-
-
-def canonical_json(document):
-    """DESIGN.md's canonical form: the bytes that are hashed."""
-    return json.dumps(document, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
 def sha256_of(document):
@@ -315,9 +310,18 @@ CSV_COLUMNS = (
 )
 
 
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def inert(text):
+    """Text that a spreadsheet will not run as a formula: a title like "=HYPERLINK(...)" gets a
+    leading apostrophe, which Excel and LibreOffice show as plain text."""
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
+
+
 def results_csv(categories):
     """The results table as CSV in UTF-8 with a BOM (so that Excel shows Korean), header in the
-    current language."""
+    current language.  Texts typed by people go through :func:`inert`."""
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow([str(column) for column in CSV_COLUMNS])
@@ -325,9 +329,10 @@ def results_csv(categories):
         for row in results.standings.results:
             finalist = results.finalists[row.finalist]
             writer.writerow([
-                results.name, row.rank, row.tier or "", row.finalist, finalist.title, finalist.nominee or "",
+                inert(results.name), row.rank, inert(row.tier or ""), row.finalist, inert(finalist.title),
+                inert(finalist.nominee or ""),
                 row.votes["resident"], row.votes["official"],
                 scoring.display(row.resident), scoring.display(row.official), scoring.display(row.judges),
-                scoring.display(row.score), scoring.fraction_text(row.score), results.titles(row.tied_with),
+                scoring.display(row.score), scoring.fraction_text(row.score), inert(results.titles(row.tied_with)),
             ])
     return out.getvalue().encode("utf-8-sig")

@@ -5,10 +5,12 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from voting.accounts.forms import EmptyForm
+from voting.confirmation import confirmation_page
 from voting.accounts.models import Role
 from voting.events.models import Category, Event, EventState
 from voting.extensions import db
 from voting.labels import NORMALIZATION_LABELS
+from voting.navigation import redirect_back
 from voting.outcomes import REFUSED, attempt
 from voting.results import bundle, operations, scoring, sensitivity
 from voting.results.forms import TieForm
@@ -182,17 +184,30 @@ def category_preview(category_id):
 def decide_tie(category_id):
     category = db.get_or_404(Category, category_id)
     form = TieForm()
-    if form.validate_on_submit():
-        decision = attempt(lambda: operations.decide_tie(category, form.finalist_ids(), form.method.data, current_user))
-        if decision is not REFUSED:
-            if decision.seed:
-                flash(_("The draw was recorded with seed %(seed)s. Drawn order: %(order)s.", seed=decision.seed,
-                        order=", ".join(_title(i) for i in decision.drawn_order.split(","))), "success")
-            else:
-                flash(_("The joint award was recorded."), "success")
-    else:
+    if not form.validate_on_submit():
         flash(_("Choose a tie and how to settle it."), "error")
-    return redirect(url_for("results.category_preview", category_id=category.id))
+        return redirect_back("results.category_preview", category_id=category.id)
+    names = ", ".join(_title(i) for i in form.finalist_ids())
+    asking = confirmation_page(
+        _("Settle the tie in %(category)s", category=category.name),
+        [_("Tied: %(names)s.", names=names),
+         _("A draw is made now with a random seed that is recorded and shown; its order decides the awards.")
+         if form.method.data == "draw" else
+         _("Every tied finalist gets the better award; the places they take are not given to anyone else."),
+         _("The decision is recorded in the audit log and in the transparency bundle.")],
+        url_for("results.category_preview", category_id=category.id),
+        _("Yes, make the draw") if form.method.data == "draw" else _("Yes, make it a joint award"),
+    )
+    if asking is not None:
+        return asking
+    decision = attempt(lambda: operations.decide_tie(category, form.finalist_ids(), form.method.data, current_user))
+    if decision is not REFUSED:
+        if decision.seed:
+            flash(_("The draw was recorded with seed %(seed)s. Drawn order: %(order)s.", seed=decision.seed,
+                    order=", ".join(_title(i) for i in decision.drawn_order.split(","))), "success")
+        else:
+            flash(_("The joint award was recorded."), "success")
+    return redirect_back("results.category_preview", category_id=category.id)
 
 
 def _title(nomination_id):
@@ -207,10 +222,20 @@ def _title(nomination_id):
 def freeze(event_id):
     event = db.get_or_404(Event, event_id)
     if EmptyForm().validate_on_submit():
+        asking = confirmation_page(
+            _("Freeze the results of %(event)s", event=event.name),
+            [_("The results are stored with every ballot, judge's sheet, paper total and setting behind them, and with their SHA-256."),
+             _("After that no ballot, score, paper total, tie decision or setting of this event can change."),
+             _("Then you can export the results, show the awards and publish them.")],
+            url_for("results.preview", event_id=event.id),
+            _("Yes, freeze the results"),
+        )
+        if asking is not None:
+            return asking
         snapshot = attempt(lambda: operations.freeze_results(event, current_user))
         if snapshot is not REFUSED:
             flash(_("The results are frozen. SHA-256: %(sha)s", sha=snapshot.sha256), "success")
-    return redirect(url_for("results.preview", event_id=event.id))
+    return redirect_back("results.preview", event_id=event.id)
 
 
 @bp.route("/manage/events/<int:event_id>/results/publish", methods=["POST"])
@@ -218,11 +243,20 @@ def freeze(event_id):
 def publish(event_id):
     event = db.get_or_404(Event, event_id)
     if EmptyForm().validate_on_submit():
+        asking = confirmation_page(
+            _("Publish the results of %(event)s", event=event.name),
+            [_("Everyone can then see the results, download the transparency bundle and check their receipts against it."),
+             _("The event appears in the public archive. Published results cannot be withdrawn.")],
+            url_for("results.preview", event_id=event.id),
+            _("Yes, publish the results"),
+        )
+        if asking is not None:
+            return asking
         published = attempt(lambda: operations.publish_results(event, current_user),
                             _("The results are published for everyone."))
         if published is not REFUSED:
-            return redirect(url_for("results.public_results", event_id=event.id))
-    return redirect(url_for("results.preview", event_id=event.id))
+            return redirect_back("results.public_results", event_id=event.id)
+    return redirect_back("results.preview", event_id=event.id)
 
 
 # ---------------------------------------------------------------------------

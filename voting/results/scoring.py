@@ -1011,6 +1011,9 @@ def inputs_from_bundle(category: Mapping[str, Any]) -> dict:
                        for c in category.get("criteria", ())),
     )
     criterion_ids = {str(c.id): c.id for c in settings.criteria}
+    for entry in (*category.get("ballots", ()), *category.get("paper_totals", ())):
+        if entry["group"] not in GROUPS:
+            raise ValueError(f"a ballot or paper total of the unknown group {entry['group']!r}")
     votes = {}
     for group in GROUPS:
         ballots = [[finalist_id(i) for i in b["approvals"]]

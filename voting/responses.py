@@ -1,0 +1,18 @@
+"""Responses that several areas send alike: stored images, and JSON that must never be cached."""
+from flask import jsonify, make_response
+
+
+def image_response(data, mime_type, cache_control):
+    """An image kept in the database, shown inline (its type was checked when it was stored)."""
+    response = make_response(data)
+    response.headers["Content-Type"] = mime_type
+    response.headers["Cache-Control"] = cache_control
+    response.headers["Content-Disposition"] = "inline"
+    return response
+
+
+def live_json(payload):
+    """JSON polled by a live page: every poll must reach the server, or the page would freeze."""
+    response = jsonify(payload)
+    response.headers["Cache-Control"] = "no-store"
+    return response
