@@ -181,7 +181,7 @@ def test_the_panel_of_an_open_event(app, shared, english):
     [closing] = forms_to(html, f"/manage/events/{hand.event_id}/state")
     assert field(closing, "state") == "closed" and field(closing, "next") == here
     for absent in ('id="freeze-button"', 'id="publish-button"', 'id="downloads"', 'id="reveal-link"',
-                   'class="notice tie"', 'id="published"', 'id="snapshot-sha256"'):
+                   'class="notice tie"', 'id="day-ties-', 'id="published"', 'id="snapshot-sha256"'):
         assert absent not in html, absent
     assert_no_rankings(html, hand_titles(app, hand))
 

@@ -51,7 +51,8 @@ def panel(event_id):
     event = db.get_or_404(Event, event_id)
     now = utcnow()
     frozen = bundle.frozen_results(event.id)
-    live = None if frozen is not None else results.live_results(event)
+    # Ties are settled once voting is over; while it goes on, every count may still change.
+    live = results.live_results(event) if event.state == EventState.CLOSED else None
     return render_template(
         "dayof/panel.html",
         event=event,
