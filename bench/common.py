@@ -1,4 +1,4 @@
-"""Shared by the benchmarks: throwaway databases, a gunicorn server, wrk."""
+"""Shared by the benchmarks: throwaway databases and a gunicorn server (the load client is bench/client.py)."""
 import os
 import shutil
 import socket
@@ -53,15 +53,17 @@ def throwaway_database(kind, name):
 
 
 class Gunicorn:
-    def __init__(self, app_path, env, workers, threads=1):
+    """gunicorn serving app_path on a free port; the same settings serve the app and the bare endpoint."""
+
+    def __init__(self, app_path, env, workers, threads=1, worker_class="sync", preload=True):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         gunicorn = os.path.join(os.path.dirname(sys.executable), "gunicorn")
-        self.process = subprocess.Popen(
-            [gunicorn, "--workers", str(workers), "--threads", str(threads), "--bind", f"127.0.0.1:{self.port}",
-             "--log-level", "warning", "--backlog", "2048", app_path],
-            cwd=ROOT, env={**os.environ, **env, "PYTHONPATH": ROOT},
-        )
+        command = [gunicorn, "--workers", str(workers), "--worker-class", worker_class, "--threads", str(threads),
+                   "--bind", f"127.0.0.1:{self.port}", "--log-level", "warning", "--backlog", "2048"]
+        if preload:
+            command.append("--preload")
+        self.process = subprocess.Popen(command + [app_path], cwd=ROOT, env={**os.environ, **env, "PYTHONPATH": ROOT})
         deadline = time.time() + 30
         while time.time() < deadline:
             try:
@@ -70,17 +72,13 @@ class Gunicorn:
             except urllib.error.HTTPError:
                 return  # it answers
             except OSError:
+                if self.process.poll() is not None:
+                    break
                 time.sleep(0.1)
+        self.stop()
         raise RuntimeError(f"gunicorn {app_path} did not start")
 
     def stop(self):
-        self.process.terminate()
+        if self.process.poll() is None:
+            self.process.terminate()
         self.process.wait(timeout=20)
-
-
-def run_wrk(url, script, env, threads, connections, max_seconds):
-    """Runs wrk with a Lua script; returns the key=value pairs of its RESULT line."""
-    command = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{max_seconds}s", "--timeout", "10s", "-s", script, url]
-    output = subprocess.run(command, capture_output=True, text=True, env={**os.environ, **env, "WRK_THREADS": str(threads)}, check=True).stdout
-    line = next(line for line in output.splitlines() if line.startswith("RESULT "))
-    return {key: int(value) for key, value in (pair.split("=") for pair in line.split()[1:])}

@@ -1,8 +1,12 @@
 """make bench-vote: ballots per second through the real voting flow under gunicorn.
 
 Logged-in voters (real sessions from the login form, real CSRF tokens) each cast one
-ballot in each of 3 categories; a client of two processes sends the prepared POSTs. In the same run a bare
-Flask POST endpoint under the same gunicorn settings gives the ceiling. The last line:
+ballot in each of 3 categories against the app with production settings; wrk sends the
+prepared POSTs, each exactly once (bench/client.py), and counts every answer. In the same
+run the same requests go to a bare Flask POST endpoint under the same gunicorn settings,
+which gives the ceiling. lost: success answers without a stored ballot; doubled: stored
+ballots beyond the success answers (and the requests that got no answer), or ballots
+without a participation. The last line:
 vote-bench ballots_per_s=N p50_ms=N p99_ms=N ratio_vs_bare=X lost=N doubled=N
 (SQLite; a PostgreSQL line comes before it when a server answers on 127.0.0.1:5432).
 """
@@ -10,6 +14,7 @@ import argparse
 import os
 import random
 import re
+import subprocess
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -18,10 +23,11 @@ from urllib.parse import urlencode
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from bench import client  # noqa: E402
-from bench.common import Gunicorn, postgres_available, throwaway_database  # noqa: E402
+from bench.common import ROOT, Gunicorn, postgres_available, throwaway_database  # noqa: E402
 from tests.http import Session  # noqa: E402
 
 PASSWORD = "bench-password-123"
+RECEIPT_PATH = "/vote/receipt"  # where a cast ballot is redirected
 CATEGORIES = 3
 FINALISTS = 10
 SERVER_ENV = {
@@ -114,31 +120,44 @@ def count_ballots(url):
     with engine.connect() as connection:
         ballots = connection.execute(text("SELECT count(*) FROM ballots")).scalar()
         participations = connection.execute(text("SELECT count(*) FROM participations")).scalar()
+        audited = connection.execute(text("SELECT count(*) FROM audit_log WHERE action = 'ballot.cast'")).scalar()
     engine.dispose()
-    return ballots, participations
+    return ballots, participations, audited
 
 
 def progress(message):
     print(f"# {time.strftime('%H:%M:%S')} {message}", file=sys.stderr, flush=True)
 
 
-def bench(kind, voters, workers, threads, clients):
+def verify_audit(url):
+    """Runs `flask --app wsgi voting verify-audit` on the bench database; returns its report."""
+    flask = os.path.join(os.path.dirname(sys.executable), "flask")
+    result = subprocess.run([flask, "--app", "wsgi", "voting", "verify-audit"], cwd=ROOT, capture_output=True, text=True,
+                            env={**os.environ, **SERVER_ENV, "DATABASE_URL": url, "PYTHONPATH": ROOT})
+    if result.returncode != 0:
+        raise SystemExit(f"verify-audit failed after the run: {result.stdout}{result.stderr}")
+    return result.stdout.strip()
+
+
+def bench(kind, args):
+    server_settings = {"workers": args.workers, "threads": args.threads, "worker_class": args.worker_class}
     with throwaway_database(kind, "voting_bench") as url:
-        progress(f"{kind}: seeding {voters} voters")
-        categories = seed(url, voters)
-        server = Gunicorn("wsgi:app", {**SERVER_ENV, "DATABASE_URL": url}, workers, threads)
+        progress(f"{kind}: seeding {args.voters} voters")
+        categories = seed(url, args.voters)
+        server = Gunicorn("wsgi:app", {**SERVER_ENV, "DATABASE_URL": url}, **server_settings)
         try:
             progress("logging the voters in through the login form")
-            rows = cast_requests(log_in(server.url, voters, next(iter(categories))), categories)
+            rows = cast_requests(log_in(server.url, args.voters, next(iter(categories))), categories)
             progress(f"casting {len(rows)} ballots")
-            measured = client.run(server.url, rows, threads=clients)
+            measured = client.run(server.url, rows, connections=args.connections, redirect_to=RECEIPT_PATH)
         finally:
             server.stop()
-        ballots, participations = count_ballots(url)
-    bare_server = Gunicorn("bench.bare:app", {}, workers, threads)
+        ballots, participations, audit_entries = count_ballots(url)
+        audited = verify_audit(url)
+    bare_server = Gunicorn("bench.bare:app", {}, **server_settings)
     try:
         progress("the same requests against the bare endpoint")
-        bare = client.run(bare_server.url, rows, threads=clients)
+        bare = client.run(bare_server.url, rows, connections=args.connections, redirect_to=RECEIPT_PATH)
     finally:
         bare_server.stop()
     successes = measured.statuses.get(302, 0)
@@ -147,9 +166,11 @@ def bench(kind, voters, workers, threads, clients):
     lost = max(0, successes - ballots)
     # A request whose answer was lost to an error may still have been counted; more than that is doubled.
     doubled = max(0, ballots - successes - measured.errors) + (ballots - participations)
-    print(f"# {kind}: {len(rows)} ballots sent, answers {dict(sorted(measured.statuses.items()))}, {measured.errors} errors; "
-          f"{ballots} ballots and {participations} participations stored; bare endpoint {bare_per_s:.0f} req/s; "
-          f"gunicorn {workers} workers x {threads} threads, client 2 processes x {clients} connections")
+    print(f"# {kind}: {len(rows)} ballots sent, answers {dict(sorted(measured.statuses.items()))}, {measured.errors} unanswered; "
+          f"{ballots} ballots, {participations} participations and {audit_entries} ballot.cast audit entries stored; "
+          f"verify-audit: {audited}; "
+          f"bare endpoint {bare_per_s:.0f} req/s (p50 {bare.percentile_ms(50):.1f} ms); gunicorn {args.workers} {args.worker_class} "
+          f"workers x {args.threads} threads; wrk {args.connections} connections")
     return (f"vote-bench ballots_per_s={ballots_per_s:.0f} p50_ms={measured.percentile_ms(50):.1f} "
             f"p99_ms={measured.percentile_ms(99):.1f} ratio_vs_bare={ballots_per_s / bare_per_s:.2f} lost={lost} doubled={doubled}")
 
@@ -158,14 +179,16 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--voters", type=int, default=2000, help="each casts one ballot in each of 3 categories")
     parser.add_argument("--workers", type=int, default=2, help="one per core")
+    parser.add_argument("--worker-class", default="sync")
     parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--clients", type=int, default=6, help="connections per client process (2 processes)")
+    parser.add_argument("--connections", type=int, default=8, help="wrk connections, each sending its requests one after the other")
     parser.add_argument("--skip-postgres", action="store_true")
     args = parser.parse_args()
+    client.require_wrk()
     random.seed(2019)
     if not args.skip_postgres and postgres_available():
-        print(re.sub(r"^vote-bench", "vote-bench[postgresql]", bench("postgresql", args.voters, args.workers, args.threads, args.clients)))
-    print(bench("sqlite", args.voters, args.workers, args.threads, args.clients))
+        print(re.sub(r"^vote-bench", "vote-bench[postgresql]", bench("postgresql", args)), flush=True)
+    print(bench("sqlite", args))
 
 
 if __name__ == "__main__":

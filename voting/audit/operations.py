@@ -12,6 +12,7 @@ from voting.extensions import db
 
 GENESIS_HASH = "0" * 64
 LAST_HASH = select(AuditEntry.entry_hash).order_by(AuditEntry.id.desc()).limit(1)
+ADVISORY_LOCK = text("SELECT pg_advisory_xact_lock(7301)")
 INSERT_ENTRY = insert(AuditEntry.__table__)
 ENTRY_COLUMNS = (
     "created_at", "action", "actor_id", "code_batch_id", "event_id", "address", "details", "previous_hash", "entry_hash",
@@ -24,23 +25,21 @@ def canonical_json(value):
 
 def entry_digest(entry):
     """The hash of an entry covers every field but its id and its own hash."""
-    payload = {
-        "created_at": entry.created_at.isoformat(),
-        "action": entry.action,
-        "actor_id": entry.actor_id,
-        "code_batch_id": entry.code_batch_id,
-        "event_id": entry.event_id,
-        "address": entry.address,
-        "details": entry.details,
-        "previous_hash": entry.previous_hash,
-    }
+    return _digest({name: getattr(entry, name) for name in HASHED_COLUMNS})
+
+
+HASHED_COLUMNS = ENTRY_COLUMNS[:-1]  # all but entry_hash
+
+
+def _digest(values):
+    payload = dict(values, created_at=values["created_at"].isoformat())
     return hashlib.sha256(canonical_json(payload).encode("utf-8")).hexdigest()
 
 
-def _serialize_appends():
+def _serialize_appends(connection):
     """Two appends must never read the same last hash: hold a lock until commit."""
-    if db.session.get_bind().dialect.name == "postgresql":
-        db.session.execute(text("SELECT pg_advisory_xact_lock(7301)"))
+    if connection.dialect.name == "postgresql":
+        connection.execute(ADVISORY_LOCK)
     else:
         begin_write(db.session)
 
@@ -65,20 +64,22 @@ def record(action, *, actor=CURRENT_USER, batch_id=None, event_id=None, details=
     """
     if actor is CURRENT_USER:
         actor = _signed_in_user()
-    entry = AuditEntry(
-        created_at=utcnow().replace(microsecond=0),
-        action=action,
-        actor_id=getattr(actor, "id", actor),
-        code_batch_id=batch_id,
-        event_id=event_id,
-        address=address if address is not None else client_address(),
-        details=canonical_json(details or {}),
-    )
-    _serialize_appends()
-    entry.previous_hash = db.session.scalar(LAST_HASH) or GENESIS_HASH
-    entry.entry_hash = entry_digest(entry)
-    db.session.execute(INSERT_ENTRY, {column: getattr(entry, column) for column in ENTRY_COLUMNS})
-    return entry.entry_hash
+    values = {
+        "created_at": utcnow().replace(microsecond=0),
+        "action": action,
+        "actor_id": getattr(actor, "id", actor),
+        "code_batch_id": batch_id,
+        "event_id": event_id,
+        "address": address if address is not None else client_address(),
+        "details": canonical_json(details or {}),
+    }
+    db.session.flush()  # the action's own pending writes go first, as the autoflush of a query would do
+    connection = db.session.connection()
+    _serialize_appends(connection)
+    values["previous_hash"] = connection.execute(LAST_HASH).scalar() or GENESIS_HASH
+    values["entry_hash"] = _digest(values)
+    connection.execute(INSERT_ENTRY, values)
+    return values["entry_hash"]
 
 
 def verify_chain(batch_size=5000):

@@ -1,6 +1,6 @@
 """Casting ballots, on-site codes and sessions, paper totals. Operations flush, never commit."""
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from flask_babel import gettext as _
 from sqlalchemy import String, bindparam, func, insert, select
@@ -21,9 +21,9 @@ from voting.ballots.models import (
     Participation,
     random_ballot_id,
 )
-from voting.database import utcnow
-from voting.events.models import Event, EventState
-from voting.events.operations import NotAllowed, ensure_unlocked, hold_event_state
+from voting.database import begin_write, utcnow
+from voting.events.models import Category, Event, EventState, Window
+from voting.events.operations import EventLocked, NotAllowed, ensure_unlocked, hold_event_state
 from voting.extensions import db
 from voting.nominations.models import Nomination, NominationState
 
@@ -141,6 +141,62 @@ def ensure_may_vote(category, voter, now=None):
         raise NotAllowed(_("Voting for %(category)s is not open now.", category=category.name))
 
 
+class UnknownCategory(Exception):
+    """No such category, or its event is not public: the voter sees a 404."""
+
+
+@dataclass(frozen=True)
+class EventSnapshot:
+    """What casting needs of an event, read under the write lock."""
+
+    id: int
+    name: str
+    state: EventState
+    vote_opens_at: datetime | None
+    vote_closes_at: datetime | None
+
+    @property
+    def voting(self):
+        return Window(self.vote_opens_at, self.vote_closes_at)
+
+    @property
+    def is_locked(self):
+        return self.state in (EventState.FROZEN, EventState.PUBLISHED)
+
+
+@dataclass(frozen=True)
+class CategorySnapshot:
+    """What casting needs of a category, read with its event under the write lock."""
+
+    id: int
+    name: str
+    max_approvals: int
+    allow_self_approval: bool
+    event: EventSnapshot
+
+    @property
+    def event_id(self):
+        return self.event.id
+
+
+@dataclass(frozen=True)
+class CastBallot:
+    receipt: str  # grouped for reading; shown once and mailed, stored only as a hash
+    category: CategorySnapshot
+
+
+# FOR SHARE on PostgreSQL: a freeze (or an edit of the category or the event's windows)
+# waits for this ballot's commit, and this ballot for theirs. On SQLite the write lock,
+# taken first, orders them.
+CATEGORY_UNDER_LOCK = (
+    select(
+        Category.name, Category.max_approvals, Category.allow_self_approval,
+        Event.id, Event.name, Event.state, Event.vote_opens_at, Event.vote_closes_at,
+    )
+    .join(Event, Event.id == Category.event_id)
+    .where(Category.id == bindparam("category_id"))
+    .with_for_update(read=True)
+)
 INSERT_PARTICIPATION = insert(Participation.__table__)
 INSERT_BALLOT = insert(Ballot.__table__)
 
@@ -171,64 +227,87 @@ INSERT_APPROVALS = _approvals_statement(exclude_own=False)
 INSERT_APPROVALS_NOT_OWN = _approvals_statement(exclude_own=True)
 
 
-def cast_ballot(category, voter, nomination_ids):
-    """Writes who voted and what was chosen, apart, in one transaction; returns the receipt.
+def hold_category(category_id):
+    """Takes the write lock and reads the category and its event afresh under it.
 
-    The participation row is the transaction's first write, made under the write
-    lock; its unique constraint allows one ballot per voter and category, so a
-    duplicate fails there before anything else is written. Plain INSERTs, not the
-    unit of work: this is the busiest write of the day.
+    Every check of a ballot is made on what this returns, so none can be overtaken
+    before the commit: not a freeze, not a closed window, not a changed number of
+    choices. Raises UnknownCategory or EventLocked.
     """
-    ensure_may_vote(category, voter)
+    begin_write(db.session)
+    row = db.session.connection().execute(CATEGORY_UNDER_LOCK, {"category_id": category_id}).first()
+    if row is None:
+        raise UnknownCategory(category_id)
+    name, max_approvals, allow_self_approval, event_id, event_name, state, opens_at, closes_at = row
+    if state == EventState.DRAFT:
+        raise UnknownCategory(category_id)
+    category = CategorySnapshot(
+        id=category_id, name=name, max_approvals=max_approvals, allow_self_approval=allow_self_approval,
+        event=EventSnapshot(id=event_id, name=event_name, state=state, vote_opens_at=opens_at, vote_closes_at=closes_at),
+    )
+    if category.event.is_locked:
+        raise EventLocked(event_id)
+    return category
+
+
+def cast_ballot(category, voter, nomination_ids):
+    """Casts a ballot in the given category (anything with an id); returns the receipt."""
+    return record_ballot(category.id, voter, nomination_ids).receipt
+
+
+def record_ballot(category_id, voter, nomination_ids):
+    """Writes who voted and what was chosen, apart, in one transaction; returns a CastBallot.
+
+    The category is not loaded before: it is read with its event under the write lock
+    (hold_category), and every check is made on that. The participation row is the
+    first write; its unique constraint allows one ballot per voter and category, so a
+    duplicate fails there before anything else is written. Plain INSERTs on the
+    session's connection, not the unit of work: this is the busiest write of the day.
+    Raises UnknownCategory, EventLocked, NotAllowed or AlreadyVoted; the caller rolls back.
+    """
+    receipt = codes.random_code(codes.RECEIPT_LENGTH)  # before the lock: it is held as briefly as can be
+    ballot = {"id": random_ballot_id(), "category_id": category_id, "voting_group": voter.group,
+              "channel": voter.channel, "receipt_hash": codes.receipt_hash(receipt)}
+    category = hold_category(category_id)
+    ensure_may_vote(category, voter)  # the event open, the window or an on-site session open, the voter allowed
     check_count(category, nomination_ids)
-    receipt = codes.random_code(codes.RECEIPT_LENGTH)
-    ballot_id = random_ballot_id()
-    if hold_event_state(category.event_id) != EventState.OPEN:
-        raise NotAllowed(_("Voting for %(category)s is not open now.", category=category.name))
+    ballot_id = ballot["id"]
+    user, code = voter.user, voter.code
+    group, channel = voter.group, voter.channel
+    connection = db.session.connection()
     try:
-        db.session.execute(
+        connection.execute(
             INSERT_PARTICIPATION,
             {
-                "category_id": category.id,
-                "user_id": voter.user.id if voter.user is not None else None,
-                "code_id": voter.code.id if voter.code is not None else None,
-                "voting_group": voter.group,
-                "channel": voter.channel,
+                "category_id": category_id,
+                "user_id": user.id if user is not None else None,
+                "code_id": code.id if code is not None else None,
+                "voting_group": group,
+                "channel": channel,
                 "created_at": utcnow(),
             },
         )
     except IntegrityError as exc:
-        raise AlreadyVoted(category.id) from exc
-    db.session.execute(
-        INSERT_BALLOT,
-        {"id": ballot_id, "category_id": category.id, "voting_group": voter.group, "channel": voter.channel,
-         "receipt_hash": codes.receipt_hash(receipt)},
-    )
-    exclude_own = voter.user is not None and not category.allow_self_approval
-    inserted = db.session.execute(
+        raise AlreadyVoted(category_id) from exc
+    connection.execute(INSERT_BALLOT, ballot)
+    exclude_own = user is not None and not category.allow_self_approval
+    inserted = connection.execute(
         INSERT_APPROVALS_NOT_OWN if exclude_own else INSERT_APPROVALS,
-        {"ballot_id": ballot_id, "ids": list(nomination_ids), "category_id": category.id,
-         "voting_group": voter.group, "channel": voter.channel, "first_id": min(nomination_ids),
-         "voter_id": voter.user.id if exclude_own else None},
+        {"ballot_id": ballot_id, "ids": list(nomination_ids), "category_id": category_id,
+         "voting_group": group, "channel": channel, "first_id": min(nomination_ids),
+         "voter_id": user.id if exclude_own else None},
     ).all()
     if len(inserted) != len(nomination_ids):
         check_choices(category, voter, nomination_ids)  # raises, saying which choice is wrong
         raise NotAllowed(_("A chosen finalist is not a finalist of this category."))
     audit.record(
         "ballot.cast",
-        actor=voter.user,
-        batch_id=voter.code.batch_id if voter.code is not None else None,
+        actor=user,
+        batch_id=code.batch_id if code is not None else None,
         event_id=category.event_id,
-        details={"category_id": category.id, "group": voter.group.value, "channel": voter.channel.value},
+        details={"category_id": category_id, "group": group.value, "channel": channel.value},
     )
-    return codes.grouped(receipt)
-
-
-def receipt_is_counted(receipt):
-    normalized = codes.normalize(receipt)
-    if len(normalized) != codes.RECEIPT_LENGTH:
-        return False
-    return db.session.scalar(select(Ballot.id).where(Ballot.receipt_hash == codes.receipt_hash(normalized))) is not None
+    return CastBallot(receipt=codes.grouped(receipt), category=category)
 
 
 def create_code_batch(event, group, size, label, actor):

@@ -101,41 +101,67 @@ def _vote_flow(category, voter, *, vote_url, cast_url, back_url):
     return _ballot_page(category, form, vote_url, back_url)
 
 
-def _cast(category, voter, *, vote_url, back_url):
-    """Casts the confirmed choices, or goes back to the ballot when asked to change them."""
+def _chosen_ids():
     raw = request.form.getlist("approvals")
     if not all(value.isdigit() for value in raw):
+        return None
+    return [int(value) for value in raw]
+
+
+def _cast(category_id, voter, urls, category=None):
+    """Casts the confirmed choices, or goes back to the ballot when asked to change them.
+
+    urls(event_id) gives the vote_url and back_url. A cast does not load the category
+    first: record_ballot reads it with its event under the write lock and checks
+    everything on that. The category (given, or loaded here, 404 when not public) is
+    needed only for an answer other than a receipt.
+    """
+
+    def shown():
+        return category if category is not None else _visible_category(category_id)
+
+    chosen_ids = _chosen_ids()
+    if chosen_ids is None:
+        shown()  # an unknown category stays a 404
         abort(400)
-    chosen_ids = [int(value) for value in raw]
     if request.form.get("action") == "change":
-        form = BallotForm(finalists=operations.finalists(category))
+        ballot_category = shown()
+        form = BallotForm(finalists=operations.finalists(ballot_category))
         form.approvals.data = chosen_ids
         form.approvals.errors = []
-        return _ballot_page(category, form, vote_url, back_url)
+        return _ballot_page(ballot_category, form, **urls(ballot_category.event_id))
     try:
-        receipt = operations.cast_ballot(category, voter, chosen_ids)
+        ballot = operations.record_ballot(category_id, voter, chosen_ids)
+    except operations.UnknownCategory:
+        db.session.rollback()
+        abort(404)
     except operations.AlreadyVoted:
         db.session.rollback()
-        return render_template("ballots/already_voted.html", category=category, back_url=back_url), 409
+        refused = shown()
+        back_url = urls(refused.event_id)["back_url"]
+        return render_template("ballots/already_voted.html", category=refused, back_url=back_url), 409
     except EventLocked:
         db.session.rollback()
-        return _frozen_refusal(category, back_url)
+        refused = shown()
+        return _frozen_refusal(refused, urls(refused.event_id)["back_url"])
     except NotAllowed as exc:
         db.session.rollback()
-        return _refusal(category, exc.message, back_url)
+        refused = shown()
+        return _refusal(refused, exc.message, urls(refused.event_id)["back_url"])
     db.session.commit()
-    session[RECEIPT_SESSION_KEY] = {"receipt": receipt, "category": category.name, "back": back_url}
+    back_url = urls(ballot.category.event_id)["back_url"]
+    session[RECEIPT_SESSION_KEY] = {"receipt": ballot.receipt, "category": ballot.category.name, "back": back_url}
     if voter.user is not None:
         send_mail(
             voter.user.email,
-            _l("Your ballot receipt for %(category)s", category=category.name),
+            _l("Your ballot receipt for %(category)s", category=ballot.category.name),
             "receipt",
             locale=recipient_locale(voter.user),
             confidential=True,
             background=True,
             user=voter.user,
-            category=category,
-            receipt=receipt,
+            category=ballot.category,
+            receipt=ballot.receipt,
             link=url_for("ballots.check_receipt", _external=True),
         )
     return redirect(url_for("ballots.receipt"))
@@ -168,13 +194,14 @@ def vote(category_id):
 @limiter.exempt
 @voters_only
 def cast(category_id):
-    category = _visible_category(category_id)
-    return _cast(
-        category,
-        operations.Voter(user=current_user),
-        vote_url=url_for("ballots.vote", category_id=category.id),
-        back_url=url_for("ballots.overview", event_id=category.event_id),
-    )
+    def urls(event_id):
+        return {
+            "vote_url": url_for("ballots.vote", category_id=category_id),
+            "back_url": url_for("ballots.overview", event_id=event_id),
+        }
+
+    # The user object itself, not the proxy that looks it up on every attribute.
+    return _cast(category_id, operations.Voter(user=current_user._get_current_object()), urls)
 
 
 @bp.route("/vote/receipt")
@@ -259,7 +286,7 @@ def onsite_cast(event_id, category_id):
     category, voter = _onsite_category(event_id, category_id)
     if voter is None:
         return redirect(url_for("ballots.onsite_start", event_id=event_id))
-    return _cast(category, voter, **_onsite_urls(event_id, category_id))
+    return _cast(category_id, voter, lambda _event_id: _onsite_urls(event_id, category_id), category=category)
 
 
 @bp.route("/receipts/check", methods=["GET", "POST"])
