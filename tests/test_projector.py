@@ -589,3 +589,24 @@ def test_the_screen_says_closed_when_the_countdown_runs_out(app, browser_context
     expect(page.locator("#countdown")).to_have_class(re.compile("is-ending"))
     expect(page.locator("body")).to_have_attribute("data-state", "closed", timeout=10000)
     expect(page.locator("#closed-note")).to_be_visible()
+
+
+def test_the_screen_says_so_when_the_organizer_is_signed_out_and_recovers(app, browser_contexts, live_server):
+    event_id, category_id, finalists = voting_event(app)
+    organizer_id, email = with_organizer(app)
+    open_onsite(app, category_id, organizer_id)
+    context = browser_contexts(viewport=HD)
+    page = context.new_page()
+    log_in(page, live_server.url, email)
+    page.goto(f"{live_server.url}/manage/categories/{category_id}/screen")
+    expect(page.locator("#turnout-total")).to_have_text("0")
+    expect(page.locator("#signed-out")).to_be_hidden()
+
+    context.clear_cookies()  # the session is gone, as after a server-side sign-out or expiry
+    expect(page.locator("#signed-out")).to_be_visible(timeout=8000)
+    expect(page.locator("#turnout-total")).to_have_text("0")
+
+    log_in(context.new_page(), live_server.url, email)  # signing in again in another tab
+    cast_online(app, category_id, "resident", [finalists[0]])
+    expect(page.locator("#turnout-total")).to_have_text("1", timeout=20000)
+    expect(page.locator("#signed-out")).to_be_hidden()

@@ -84,6 +84,7 @@
     var countdownValue = document.getElementById("countdown-value");
     var closesClock = document.getElementById("closes-clock");
     var connection = document.getElementById("connection");
+    var signedOut = document.getElementById("signed-out");
     var grid = document.getElementById("finalists");
 
     function clock(seconds) {
@@ -153,6 +154,8 @@
         headers: { "Accept": "application/json" },
         signal: controller ? controller.signal : undefined
       }).then(function (response) {
+        // Signed out (the session ended): the poll was sent to the login page.
+        signedOut.hidden = !(response.redirected && response.url.indexOf("/login") !== -1);
         if (!response.ok) { throw new Error("HTTP " + response.status); }
         return response.json(); // a login page instead (signed out) fails here too
       }).then(function (data) {
