@@ -45,16 +45,20 @@ def check_receipt(typed):
     if len(normalized) != codes.RECEIPT_LENGTH:
         return ReceiptCheck(False)
     digest = codes.receipt_hash(normalized)
-    for event_id, frozen in _frozen_lists():
-        if _in_sorted(frozen.document["receipt_hashes"], digest):
-            return ReceiptCheck(True, db.session.get(Event, event_id), frozen, digest)
+    from voting.results.bundle import frozen_results
+
     event_id = db.session.scalar(
         select(Category.event_id).join(Ballot, Ballot.category_id == Category.id).where(Ballot.receipt_hash == digest)
     )
-    if event_id is None:
-        return ReceiptCheck(False, receipt_sha256=digest)
-    from voting.results.bundle import frozen_results
-
-    # A ballot of a frozen event whose receipt is not in its frozen list was not counted.
-    frozen = frozen_results(event_id)
-    return ReceiptCheck(frozen is None, db.session.get(Event, event_id), frozen, digest)
+    if event_id is not None:
+        frozen = frozen_results(event_id)
+        if frozen is None:
+            return ReceiptCheck(True, db.session.get(Event, event_id), None, digest)
+        # A ballot of a frozen event whose receipt is not in its frozen list was not counted.
+        counted = _in_sorted(frozen.document["receipt_hashes"], digest)
+        return ReceiptCheck(counted, db.session.get(Event, event_id), frozen, digest)
+    # No such ballot today: a frozen list may still hold it (a row removed behind the app's back).
+    for frozen_event_id, frozen in _frozen_lists():
+        if _in_sorted(frozen.document["receipt_hashes"], digest):
+            return ReceiptCheck(True, db.session.get(Event, frozen_event_id), frozen, digest)
+    return ReceiptCheck(False, receipt_sha256=digest)
