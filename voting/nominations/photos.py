@@ -51,15 +51,15 @@ def clean_photo(stream, max_bytes, *, keep_transparency=False):
     """
     data = stream.read(max_bytes + 1)
     if not data:
-        raise PhotoError(_("The photo file is empty."))
+        raise PhotoError(_("The image file is empty."))
     if len(data) > max_bytes:
-        raise PhotoError(_("The photo is larger than 5 MB. Choose a smaller one."))
+        raise PhotoError(_("The image is larger than 5 MB. Choose a smaller one."))
     try:
         with _strict_decoding():
             with Image.open(io.BytesIO(data)) as probe:
                 image_format = probe.format
                 if probe.width * probe.height > MAX_PIXELS:
-                    raise PhotoError(_("The photo has too many pixels. Choose a smaller one."))
+                    raise PhotoError(_("The image has too many pixels. Choose a smaller one."))
                 probe.verify()
             image = Image.open(io.BytesIO(data))
             image.load()
@@ -68,7 +68,7 @@ def clean_photo(stream, max_bytes, *, keep_transparency=False):
     except (UnidentifiedImageError, Image.DecompressionBombError, OSError, SyntaxError, ValueError) as exc:
         raise PhotoError(_("The file is not a readable JPEG or PNG image.")) from exc
     if image_format not in ACCEPTED_FORMATS:
-        raise PhotoError(_("Only JPEG and PNG photos are accepted."))
+        raise PhotoError(_("Only JPEG and PNG images are accepted."))
 
     image = ImageOps.exif_transpose(image)
     if keep_transparency and image_format == "PNG":
