@@ -18,7 +18,7 @@ from io import BytesIO
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from bench.common import throwaway_database  # noqa: E402
-from bench.tally import CATEGORIES, FINALISTS, progress, seed  # noqa: E402
+from bench.tally import CATEGORIES, progress, seed  # noqa: E402
 
 # 13 + 13 + 14 = 40 awards.
 TIERS = [("대상", 1), ("최우수상", 2), ("우수상", 4), ("장려상", 6)]

@@ -17,7 +17,6 @@ from tests.conftest import Browserless, app_on_empty_tables
 from tests.results_helpers import EXPECTED, freeze, hand_made_event, tie_event
 from tests.test_confirmation import confirmation, form_with_button, location, parse, submit
 from tests.voting_helpers import cast_online, receipt_from, voting_event
-from voting.accounts.models import User
 from voting.ballots import operations as ballots
 from voting.events.models import Event, EventState
 from voting.extensions import db

@@ -14,16 +14,15 @@ from voting.ballots.forms import OnsiteOpenForm
 from voting.database import utcnow
 from voting.events.models import Event, EventState
 from voting.extensions import db
+from voting.responses import live_json
 from voting.results import bundle
 from voting.results import operations as results
+from voting.results.operations import CHANNELS, GROUPS
 from voting.results.routes import tie_text
-from voting.responses import live_json
 from voting.security import roles_required
 
 bp = Blueprint("dayof", __name__, url_prefix="/manage")
 organizer_only = roles_required(Role.ORGANIZER)
-GROUPS = ("resident", "official")
-CHANNELS = ("online", "onsite", "paper")
 
 
 def turnout_table(event):
