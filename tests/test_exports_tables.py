@@ -508,3 +508,52 @@ def test_large_event_exports_hold_every_row(app, tmp_path):
     assert [len(table(sheet)[1]) for sheet in workbook.worksheets[1:]] == [40, 40, 40]
     raw = squeeze(pdftotext(pdf_bytes, tmp_path, "-raw"))
     assert all(row_text(results, row) in raw for results in frozen.categories for row in results.standings.results)
+
+
+PAGE_ROW = re.compile(
+    r'<tr id="result-(?P<category>\d+)-(?P<finalist>\d+)"[^>]*data-rank="(?P<rank>\d+)" data-tier="(?P<tier>[^"]*)"'
+    r'.*?<td class="score"><strong>(?P<score>[^<]+)</strong></td>\s*<td class="votes-resident">(?P<votes_resident>\d+)</td>'
+    r'\s*<td class="resident">(?P<resident>[^<]+)</td>\s*<td class="votes-official">(?P<votes_official>\d+)</td>'
+    r'\s*<td class="official">(?P<official>[^<]+)</td>\s*<td class="judges">(?P<judges>[^<]+)</td>', re.S)
+
+
+def test_every_export_number_is_the_number_on_the_published_results_page(app, web, tmp_path):
+    """Read back from the page a visitor sees, not from the standings the exports were made of."""
+    event_id, _ids = ties_event(app)
+    with app.test_request_context():
+        organizer = db.session.scalar(db.select(User).where(User.role == "organizer"))
+        results_operations.publish_results(db.session.get(Event, event_id), organizer)
+        db.session.commit()
+    page = web.client.get(f"/events/{event_id}/results").get_data(as_text=True)
+    on_page = {(int(m["category"]), int(m["finalist"])): m.groupdict() for m in PAGE_ROW.finditer(page)}
+    assert len(on_page) == 5
+    with app.test_request_context(), force_locale("ko"):
+        event = db.session.get(Event, event_id)
+        made = {fmt: export_file(event, fmt).data for fmt in ("csv", "xlsx", "pdf")}
+        frozen = bundle.frozen_results(event_id)
+        names = {results.name: results.id for results in frozen.categories}
+    # CSV: category, rank, award, number, title, nominee, approvals x2, points x3, total, ...
+    _header, rows = csv_rows(made["csv"])
+    for row in rows:
+        shown = on_page[(names[row[0]], int(row[3]))]
+        assert [row[1], row[2], row[6], row[7], row[8], row[9], row[10] or "—", row[11]] == [
+            shown["rank"], shown["tier"], shown["votes_resident"], shown["votes_official"], shown["resident"],
+            shown["official"], shown["judges"].strip(), shown["score"]]
+    # XLSX: each category sheet's totals as the page shows them, numbers stored as numbers.
+    workbook = workbook_of(made["xlsx"])
+    for sheet, results in zip(workbook.worksheets[1:], frozen.categories):
+        header, values = table(sheet)
+        number, total = header.index(gettext_ko(app, "Finalist number")), header.index(gettext_ko(app, "Total score"))
+        for cells in values:
+            shown = on_page[(results.id, cells[number].value)]
+            assert isinstance(cells[total].value, (int, float, Decimal))
+            assert f"{Decimal(str(cells[total].value)):.2f}" == shown["score"]
+    # PDF: every total of the page is printed in the report.
+    text = squeeze(pdftotext(made["pdf"], tmp_path, "-raw"))
+    for shown in on_page.values():
+        assert shown["score"] in text
+
+
+def gettext_ko(app, message):
+    with app.test_request_context(), force_locale("ko"):
+        return gettext(message)
