@@ -339,6 +339,15 @@ def gunicorn_server(app, migrated_database):
     server.stop()
 
 
+def browser_log_in(page, base_url, email, password=factories.PASSWORD):
+    """Signs in through the login form, as a person would, and waits to leave the page."""
+    page.goto(f"{base_url}/login")
+    page.locator("#email").fill(email)
+    page.locator("#password").fill(password)
+    page.locator("main button[type=submit]").click()
+    page.wait_for_url(lambda url: "/login" not in url)
+
+
 @pytest.fixture
 def browser_contexts(chromium):
     """Makes Korean browser contexts and closes them after the test, even when it fails."""

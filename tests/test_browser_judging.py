@@ -12,6 +12,7 @@ from voting.extensions import db
 from voting.judging.models import ScoreSheet
 
 from tests import factories
+from tests.conftest import browser_log_in
 
 pytestmark = pytest.mark.browser
 
@@ -41,13 +42,6 @@ def judging_event(app):
         }
 
 
-def log_in(page, base, email):
-    page.goto(f"{base}/login")
-    page.locator("#email").fill(email)
-    page.locator("#password").fill(factories.PASSWORD)
-    page.locator("main button[type=submit]").click()
-    page.wait_for_url(lambda url: "/login" not in url)
-
 
 def test_a_judge_submits_and_another_recuses(app, browser_contexts, live_server, judging_event, screenshot_dir):
     base = live_server.url
@@ -55,7 +49,7 @@ def test_a_judge_submits_and_another_recuses(app, browser_contexts, live_server,
     c0, c1 = judging_event["criteria"]
 
     judge = browser_contexts().new_page()
-    log_in(judge, base, judging_event["first"][1])
+    browser_log_in(judge, base, judging_event["first"][1])
     judge.locator("nav a[href='/judging']").click()
     judge.wait_for_url("**/judging")
     expect(judge.locator(f"#finalist-{finalist}")).to_have_attribute("data-state", "missing")
@@ -90,7 +84,7 @@ def test_a_judge_submits_and_another_recuses(app, browser_contexts, live_server,
     judge.screenshot(path=os.path.join(screenshot_dir, "judging-sheet-submitted.png"), full_page=True)
 
     other = browser_contexts().new_page()
-    log_in(other, base, judging_event["second"][1])
+    browser_log_in(other, base, judging_event["second"][1])
     other.goto(f"{base}/judging/finalists/{finalist}")
     # Nothing of the first judge's sheet is on the second judge's page.
     expect(other.locator(f"#score_{c0}")).to_have_value("")
@@ -105,7 +99,7 @@ def test_a_judge_submits_and_another_recuses(app, browser_contexts, live_server,
     other.screenshot(path=os.path.join(screenshot_dir, "judging-recused.png"), full_page=True)
 
     staff = browser_contexts().new_page()
-    log_in(staff, base, judging_event["organizer"])
+    browser_log_in(staff, base, judging_event["organizer"])
     staff.goto(f"{base}/manage/events/{judging_event['event']}/judging")
     first_id, second_id = judging_event["first"][0], judging_event["second"][0]
     expect(staff.locator(f"#cell-{first_id}-{finalist}")).to_have_attribute("data-state", "submitted")

@@ -19,6 +19,7 @@ from voting.events.models import Category, Event
 from voting.extensions import db
 
 from tests import factories
+from tests.conftest import browser_log_in
 from tests.voting_helpers import voting_event
 
 pytestmark = pytest.mark.browser
@@ -40,13 +41,6 @@ def election(app):
 def finalist_title(index):
     return f"본선 후보 {index}"
 
-
-def log_in(page, base_url, email):
-    page.goto(f"{base_url}/login")
-    page.get_by_label("이메일").fill(email)
-    page.get_by_label("비밀번호").fill(factories.PASSWORD)
-    page.get_by_role("button", name="로그인", exact=True).click()
-    page.wait_for_url(lambda url: "/login" not in url)
 
 
 def ballots_in(app, category_id):
@@ -75,7 +69,7 @@ def test_resident_votes_for_two_and_checks_the_receipt(app, browser_contexts, li
     event_id, category_id, finalists = election
     resident = make_user("resident")
     page = browser_contexts().new_page()
-    log_in(page, live_server.url, resident.email)
+    browser_log_in(page, live_server.url, resident.email)
 
     page.goto(f"{live_server.url}/events/{event_id}/vote")
     page.get_by_role("link", name=CATEGORY_LINK).click()
@@ -147,7 +141,7 @@ def test_voting_works_without_javascript(app, browser_contexts, live_server, mak
     event_id, category_id, finalists = election
     resident = make_user("resident")
     page = browser_contexts(java_script_enabled=False).new_page()
-    log_in(page, live_server.url, resident.email)
+    browser_log_in(page, live_server.url, resident.email)
 
     page.goto(f"{live_server.url}/events/{event_id}/vote")
     page.get_by_role("link", name=CATEGORY_LINK).click()
@@ -208,7 +202,7 @@ def test_large_text_on_a_narrow_screen(app, browser_contexts, live_server, make_
     resident = make_user("resident")
     # The app's Content-Security-Policy (style-src 'self') rightly refuses the injected style tag.
     page = browser_contexts(viewport={"width": 390, "height": 844}, bypass_csp=True).new_page()
-    log_in(page, live_server.url, resident.email)
+    browser_log_in(page, live_server.url, resident.email)
 
     def enlarge():
         page.add_style_tag(content="html{font-size:200% !important}")

@@ -3,7 +3,8 @@ the organizer runs on-site voting and the freeze from it, confirming what cannot
 import pytest
 from playwright.sync_api import expect
 
-from tests.test_projector import cast_online, log_in, with_organizer
+from tests.conftest import browser_log_in
+from tests.test_projector import cast_online, with_organizer
 from tests.voting_helpers import voting_event
 
 pytestmark = pytest.mark.browser
@@ -14,7 +15,7 @@ def test_the_panel_follows_turnout_live_and_opens_and_closes_on_site_voting(
     event_id, category_id, finalists = voting_event(app)
     _organizer_id, email = with_organizer(app)
     page = browser_contexts(viewport={"width": 1280, "height": 900}).new_page()
-    log_in(page, live_server.url, email)
+    browser_log_in(page, live_server.url, email)
     panel = f"{live_server.url}/manage/events/{event_id}/day"
     page.goto(panel)
 
@@ -52,7 +53,7 @@ def test_freezing_from_the_panel_asks_first_then_offers_the_reveal_and_the_expor
 
     hand = hand_made_event(app)
     page = browser_contexts(viewport={"width": 1280, "height": 900}).new_page()
-    log_in(page, live_server.url, hand.organizer_email)
+    browser_log_in(page, live_server.url, hand.organizer_email)
     panel = f"{live_server.url}/manage/events/{hand.event_id}/day"
     page.goto(panel)
     page.locator("#freeze-button").click()

@@ -20,6 +20,7 @@ from playwright.sync_api import expect
 from sqlalchemy import select
 
 from tests import factories
+from tests.conftest import browser_log_in
 from tests.results_helpers import freeze, hand_made_event, tie_event
 from tests.voting_helpers import voting_event
 from voting.accounts.models import User
@@ -340,13 +341,6 @@ FULL_HD = {"width": 1920, "height": 1080}
 HD = {"width": 1280, "height": 720}
 
 
-def log_in(page, base_url, email):
-    page.goto(f"{base_url}/login")
-    page.get_by_label("이메일").fill(email)
-    page.get_by_label("비밀번호").fill(factories.PASSWORD)
-    page.get_by_role("button", name="로그인", exact=True).click()
-    page.wait_for_url(lambda url: "/login" not in url)
-
 
 def assert_no_scrolling(page):
     sizes = page.evaluate(
@@ -388,7 +382,7 @@ def test_reveal_with_the_keyboard_tier_by_tier_lowest_first(app, browser_context
         titles = {letter: db.session.get(Nomination, nid).title for letter, nid in hand.finalists.items()}
         event_name = db.session.get(Event, hand.event_id).name
     page = browser_contexts(viewport=HD, reduced_motion="reduce").new_page()
-    log_in(page, live_server.url, hand.organizer_email)
+    browser_log_in(page, live_server.url, hand.organizer_email)
     page.goto(f"{live_server.url}/manage/events/{hand.event_id}/reveal")
     current = page.locator(".slide.is-current")
 
@@ -449,7 +443,7 @@ def test_reveal_without_javascript_shows_every_slide(app, browser_contexts, live
     hand = hand_made_event(app)
     freeze(app, hand.event_id)
     page = browser_contexts(viewport=HD, java_script_enabled=False).new_page()
-    log_in(page, live_server.url, hand.organizer_email)
+    browser_log_in(page, live_server.url, hand.organizer_email)
     page.goto(f"{live_server.url}/manage/events/{hand.event_id}/reveal#step-4")
     expect(page.locator(".slide")).to_have_count(7)
     for step in range(1, 8):
@@ -478,7 +472,7 @@ def test_voting_screen_with_forty_finalists_fits_without_scrolling(app, browser_
     cast_online(app, category_id, "resident", [_first_finalist(app, category_id)])
 
     page = browser_contexts(viewport=viewport).new_page()
-    log_in(page, live_server.url, email)
+    browser_log_in(page, live_server.url, email)
     page.goto(f"{live_server.url}/manage/categories/{category_id}/screen")
     expect(page.locator(".finalist")).to_have_count(40)
     expect(page.locator("#countdown-value")).to_have_text(re.compile(r"^1[45]:\d\d$"))
@@ -509,7 +503,7 @@ def test_voting_screen_for_a_few_finalists_uses_large_type(app, browser_contexts
         db.session.commit()
     _organizer_id, email = with_organizer(app)
     page = browser_contexts(viewport=viewport).new_page()
-    log_in(page, live_server.url, email)
+    browser_log_in(page, live_server.url, email)
     page.goto(f"{live_server.url}/manage/categories/{category_id}/screen")
     expect(page.locator(".finalist")).to_have_count(6)
     expect(page.locator(".finalist-photo")).to_have_count(1)
@@ -528,7 +522,7 @@ def test_live_turnout_changes_while_ballots_arrive_without_a_reload(app, browser
     open_onsite(app, category_id, organizer_id, minutes=5)
 
     page = browser_contexts(viewport=HD).new_page()
-    log_in(page, live_server.url, email)
+    browser_log_in(page, live_server.url, email)
     page.goto(f"{live_server.url}/manage/categories/{category_id}/screen")
     navigations = []
     page.on("framenavigated", lambda frame: navigations.append(frame.url) if frame == page.main_frame else None)
@@ -579,7 +573,7 @@ def test_the_screen_says_closed_when_the_countdown_runs_out(app, browser_context
     organizer_id, email = with_organizer(app)
     open_onsite(app, category_id, organizer_id, minutes=1)
     page = browser_contexts(viewport=HD).new_page()
-    log_in(page, live_server.url, email)
+    browser_log_in(page, live_server.url, email)
     with app.app_context():
         session = db.session.scalar(select(OnsiteSession).where(OnsiteSession.category_id == category_id))
         session.closes_at = utcnow() + timedelta(seconds=6)
@@ -597,7 +591,7 @@ def test_the_screen_says_so_when_the_organizer_is_signed_out_and_recovers(app, b
     open_onsite(app, category_id, organizer_id)
     context = browser_contexts(viewport=HD)
     page = context.new_page()
-    log_in(page, live_server.url, email)
+    browser_log_in(page, live_server.url, email)
     page.goto(f"{live_server.url}/manage/categories/{category_id}/screen")
     expect(page.locator("#turnout-total")).to_have_text("0")
     expect(page.locator("#signed-out")).to_be_hidden()
@@ -606,7 +600,7 @@ def test_the_screen_says_so_when_the_organizer_is_signed_out_and_recovers(app, b
     expect(page.locator("#signed-out")).to_be_visible(timeout=8000)
     expect(page.locator("#turnout-total")).to_have_text("0")
 
-    log_in(context.new_page(), live_server.url, email)  # signing in again in another tab
+    browser_log_in(context.new_page(), live_server.url, email)  # signing in again in another tab
     cast_online(app, category_id, "resident", [finalists[0]])
     expect(page.locator("#turnout-total")).to_have_text("1", timeout=20000)
     expect(page.locator("#signed-out")).to_be_hidden()

@@ -64,7 +64,7 @@ def revoke_batch(batch_id):
 @organizer_only
 def onsite(event_id):
     event = db.get_or_404(Event, event_id)
-    sessions = {category.id: operations.open_session(category) for category in event.categories}
+    sessions = operations.open_sessions(event.categories)
     return render_template(
         "ballots/manage_onsite.html", event=event, sessions=sessions, open_form=OnsiteOpenForm(), close_form=EmptyForm()
     )

@@ -22,7 +22,7 @@ from voting.ballots.models import (
     random_ballot_id,
 )
 from voting.database import begin_write, utcnow
-from voting.events.models import Category, Event, EventState, Window
+from voting.events.models import LOCKED_STATES, Category, Event, EventState, Window
 from voting.events.operations import EventLocked, NotAllowed, ensure_unlocked, hold_event_state
 from voting.extensions import db
 from voting.nominations.models import Nomination, NominationState
@@ -77,11 +77,19 @@ def finalist_choices(category):
 
 
 def open_session(category, now=None):
+    return open_sessions([category], now)[category.id]
+
+
+def open_sessions(categories, now=None):
+    """{category id: its open OnsiteSession or None}, in one query."""
     now = now or utcnow()
-    sessions = db.session.scalars(
-        select(OnsiteSession).where(OnsiteSession.category_id == category.id, OnsiteSession.closed_at.is_(None))
-    ).all()
-    return next((s for s in sessions if s.is_open(now)), None)
+    found = {category.id: None for category in categories}
+    for session in db.session.scalars(
+        select(OnsiteSession).where(OnsiteSession.category_id.in_(list(found)), OnsiteSession.closed_at.is_(None))
+    ):
+        if session.is_open(now):
+            found[session.category_id] = session
+    return found
 
 
 def voting_open_for(category, voter, now=None):
@@ -161,7 +169,7 @@ class EventSnapshot:
 
     @property
     def is_locked(self):
-        return self.state in (EventState.FROZEN, EventState.PUBLISHED)
+        return self.state in LOCKED_STATES
 
 
 @dataclass(frozen=True)

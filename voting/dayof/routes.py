@@ -25,9 +25,9 @@ bp = Blueprint("dayof", __name__, url_prefix="/manage")
 organizer_only = roles_required(Role.ORGANIZER)
 
 
-def turnout_table(event):
-    """{category id: {group: {channel: ballots, "total": n}, "total": n}} for the page and its JSON."""
-    counts = ballots.turnout(event)
+def turnout_table(event, counts):
+    """{category id: {group: {channel: ballots, "total": n}, "total": n}} for the page and its
+    JSON, from ``ballots.turnout(event)``."""
     table = {}
     for category in event.categories:
         row = {"total": 0}
@@ -40,10 +40,6 @@ def turnout_table(event):
     return table
 
 
-def _sessions(event, now):
-    return {category.id: ballots.open_session(category, now) for category in event.categories}
-
-
 @bp.route("/events/<int:event_id>/day")
 @organizer_only
 def panel(event_id):
@@ -52,13 +48,14 @@ def panel(event_id):
     frozen = bundle.frozen_results(event.id)
     # Ties are settled once voting is over; while it goes on, every count may still change.
     live = results.live_results(event) if event.state == EventState.CLOSED else None
+    counts = ballots.turnout(event)
     return render_template(
         "dayof/panel.html",
         event=event,
         frozen=frozen,
-        sessions=_sessions(event, now),
-        turnout=turnout_table(event),
-        paper={(c.id, g): ballots.paper_total(c, g) for c in event.categories for g in GROUPS},
+        sessions=ballots.open_sessions(event.categories, now),
+        turnout=turnout_table(event, counts),
+        paper_entered={(category_id, group) for category_id, group, channel in counts if channel == "paper"},
         ties={r.id: r for r in live or [] if r.standings.unresolved_ties},
         unresolved=sum(len(r.standings.unresolved_ties) for r in live or []),
         closable=event.state == EventState.OPEN,
@@ -77,10 +74,10 @@ def status(event_id):
     """What the panel refreshes without reloading: turnout and on-site sessions."""
     event = db.get_or_404(Event, event_id)
     now = utcnow()
-    sessions = _sessions(event, now)
+    sessions = ballots.open_sessions(event.categories, now)
     return live_json(dict(
         server_time=now.isoformat(),
-        turnout={str(k): v for k, v in turnout_table(event).items()},
+        turnout={str(k): v for k, v in turnout_table(event, ballots.turnout(event)).items()},
         sessions={
             str(category_id): None if session is None else {
                 "opened_at": session.opened_at.isoformat(),

@@ -16,6 +16,10 @@ class EventState(str, enum.Enum):
     PUBLISHED = "published"  # frozen results shown to everyone
 
 
+# Frozen or published: nothing that feeds the results may change any more.
+LOCKED_STATES = frozenset({EventState.FROZEN, EventState.PUBLISHED})
+
+
 class CategoryKind(str, enum.Enum):
     PRACTICE = "practice"
     PERSON = "person"
@@ -100,7 +104,7 @@ class Event(db.Model):
     @property
     def is_locked(self):
         """Frozen or published: results inputs can no longer change."""
-        return self.state in (EventState.FROZEN, EventState.PUBLISHED)
+        return self.state in LOCKED_STATES
 
     def accepts_nominations(self, now=None):
         return self.state == EventState.OPEN and self.nominating.is_open(now or utcnow())

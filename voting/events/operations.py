@@ -3,6 +3,7 @@ from flask_babel import gettext as _
 from sqlalchemy import func, select
 
 from voting.events.models import (
+    LOCKED_STATES,
     AwardTier,
     Category,
     CategoryKind,
@@ -61,7 +62,7 @@ def hold_event_state(event_id):
     """
     begin_write(db.session)
     state = db.session.scalar(select(Event.state).where(Event.id == event_id).with_for_update(read=True))
-    if state in (EventState.FROZEN, EventState.PUBLISHED):
+    if state in LOCKED_STATES:
         raise EventLocked(event_id)
     return state
 

@@ -375,12 +375,12 @@ def live_results(event):
 def voting_possible(event, now=None):
     """Whether a ballot could be cast now: the event is open and its voting window is, or
     on-site voting is open in one of its categories."""
-    from voting.ballots.operations import open_session
+    from voting.ballots.operations import open_sessions
 
     if event.state != EventState.OPEN:
         return False
     now = now or utcnow()
-    return event.voting.is_open(now) or any(open_session(category, now) is not None for category in event.categories)
+    return event.voting.is_open(now) or any(session is not None for session in open_sessions(event.categories, now).values())
 
 
 def freeze_results(event, actor=None):

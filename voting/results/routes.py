@@ -3,6 +3,7 @@ from flask import Blueprint, Response, abort, flash, redirect, render_template, 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
+from sqlalchemy import select
 
 from voting.accounts.forms import EmptyForm
 from voting.confirmation import confirmation_page
@@ -187,7 +188,7 @@ def decide_tie(category_id):
     if not form.validate_on_submit():
         flash(_("Choose a tie and how to settle it."), "error")
         return redirect_back("results.category_preview", category_id=category.id)
-    names = ", ".join(_title(i) for i in form.finalist_ids())
+    names = _titles(form.finalist_ids())
     asking = confirmation_page(
         _("Settle the tie in %(category)s", category=category.name),
         [_("Tied: %(names)s.", names=names),
@@ -204,17 +205,19 @@ def decide_tie(category_id):
     if decision is not REFUSED:
         if decision.seed:
             flash(_("The draw was recorded with seed %(seed)s. Drawn order: %(order)s.", seed=decision.seed,
-                    order=", ".join(_title(i) for i in decision.drawn_order.split(","))), "success")
+                    order=_titles(int(i) for i in decision.drawn_order.split(","))), "success")
         else:
             flash(_("The joint award was recorded."), "success")
     return redirect_back("results.category_preview", category_id=category.id)
 
 
-def _title(nomination_id):
+def _titles(nomination_ids):
+    """The titles of the nominations, in the given order, read in one query."""
     from voting.nominations.models import Nomination
 
-    nomination = db.session.get(Nomination, int(nomination_id))
-    return nomination.title if nomination else f"#{nomination_id}"
+    ids = list(nomination_ids)
+    titles = dict(db.session.execute(select(Nomination.id, Nomination.title).where(Nomination.id.in_(ids))).all())
+    return ", ".join(titles.get(i, f"#{i}") for i in ids)
 
 
 @bp.route("/manage/events/<int:event_id>/results/freeze", methods=["POST"])
