@@ -70,10 +70,26 @@ class Config:
     # The address put in mailed links when no request is there to tell it.
     PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL")
 
+    # Keys phone numbers and SMS codes (HMAC); apart from SECRET_KEY so that one leak is not both.
+    IDENTITY_KEY = os.environ.get("IDENTITY_KEY")
+    # console (prints the message on the server's console), webhook (signed JSON POST to a gateway).
+    SMS_BACKEND = os.environ.get("SMS_BACKEND", "webhook")
+    SMS_WEBHOOK_URL = os.environ.get("SMS_WEBHOOK_URL")
+    SMS_WEBHOOK_SECRET = os.environ.get("SMS_WEBHOOK_SECRET")
+    SMS_SENDER = os.environ.get("SMS_SENDER", "")
+    SMS_TIMEOUT = 10
+    # A code goes to one phone at most this often, and from one address at most this often.
+    SMS_PHONE_RATE_LIMIT = os.environ.get("SMS_PHONE_RATE_LIMIT", "3 per 10 minutes;10 per day")
+    SMS_ADDRESS_RATE_LIMIT = os.environ.get("SMS_ADDRESS_RATE_LIMIT", "20 per hour")
+    SMS_CODE_MAX_AGE = 5 * 60
+    SMS_CODE_MAX_FAILURES = 5
+
 
 class DevelopmentConfig(Config):
     APP_ENV = "development"
     SECRET_KEY = os.environ.get("SECRET_KEY", "development-only-not-secret")
+    IDENTITY_KEY = os.environ.get("IDENTITY_KEY", "development-only-identity-key")
+    SMS_BACKEND = os.environ.get("SMS_BACKEND", "console")
     SESSION_COOKIE_SECURE = False
     REMEMBER_COOKIE_SECURE = False
 
@@ -82,6 +98,10 @@ class TestingConfig(Config):
     APP_ENV = "testing"
     TESTING = True
     SECRET_KEY = "testing-only-not-secret"
+    IDENTITY_KEY = "testing-only-identity-key"
+    SMS_BACKEND = "console"
+    SMS_PHONE_RATE_LIMIT = "1000 per minute"
+    SMS_ADDRESS_RATE_LIMIT = "1000 per minute"
     SESSION_COOKIE_SECURE = False
     REMEMBER_COOKIE_SECURE = False
     RATELIMIT_STORAGE_URI = "memory://"

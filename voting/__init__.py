@@ -39,6 +39,8 @@ def register_config(app, test_config):
         app.config.update(test_config)
     if not app.config.get("SECRET_KEY"):
         raise RuntimeError("SECRET_KEY must be set in the environment outside development")
+    if not app.config.get("IDENTITY_KEY"):
+        raise RuntimeError("IDENTITY_KEY must be set in the environment outside development (a secret apart from SECRET_KEY)")
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     if not app.config.get("SQLALCHEMY_DATABASE_URI"):
         default = "sqlite:///" + str(Path(app.instance_path) / "voting.sqlite3")

@@ -16,6 +16,7 @@ DATETIME_PATTERNS = {
     "en": "MMM d, yyyy (EEE) h:mm a",
 }
 DATE_PATTERNS = {"ko": "yyyy년 M월 d일", "en": "MMM d, yyyy"}
+TIME_PATTERNS = {"ko": "aaaa h:mm", "en": "h:mm a"}
 
 
 def select_locale():
@@ -42,6 +43,10 @@ def format_seoul_date(value):
     return _format(value, DATE_PATTERNS)
 
 
+def format_seoul_time(value):
+    return _format(value, TIME_PATTERNS)
+
+
 def to_seoul(value: datetime):
     return value.astimezone(SEOUL)
 
@@ -55,6 +60,12 @@ def configure_i18n(app):
     babel.init_app(app, locale_selector=select_locale, timezone_selector=lambda: "Asia/Seoul")
     app.jinja_env.filters["seoul_datetime"] = format_seoul_datetime
     app.jinja_env.filters["seoul_date"] = format_seoul_date
+    app.jinja_env.filters["seoul_time"] = format_seoul_time
+
+    from voting.labels import CHANNEL_PHRASES, ELIGIBILITY_ACTIONS
+
+    app.jinja_env.filters["channel_phrase"] = lambda channel: CHANNEL_PHRASES[getattr(channel, "value", channel)]
+    app.jinja_env.filters["eligibility_action_label"] = lambda endpoint: ELIGIBILITY_ACTIONS.get(endpoint, endpoint)
     app.jinja_env.globals["aria_attributes"] = aria_attributes
 
     @app.context_processor

@@ -5,6 +5,7 @@ ROLE_LABELS = {
     "resident": _l("Resident"),
     "official": _l("Official"),
     "judge": _l("Judge"),
+    "staff": _l("Event staff"),
     "organizer": _l("Organizer"),
 }
 GROUP_LABELS = {"resident": _l("Residents"), "official": _l("Officials")}
@@ -31,6 +32,21 @@ TIE_BREAK_LABELS = {
     "official": _l("Higher official vote score"),
 }
 
+# Who may vote in an event, said the way the event page and the ballot say it.
+ELIGIBILITY_LABELS = {
+    "open": _l("Any account with a confirmed email address votes once."),
+    "phone": _l("In this event one person votes once, after confirming a mobile phone."),
+    "roll": _l("In this event only the people on the roll vote, once each."),
+}
+ELIGIBILITY_NAMES = {"open": _l("Email check"), "phone": _l("Mobile phone check"), "roll": _l("Roll (명부)")}
+# "Your ballot was cast %(channel)s at …"
+CHANNEL_PHRASES = {"online": _l("online"), "onsite": _l("with an on-site card"), "paper": _l("on paper")}
+ELIGIBILITY_ACTIONS = {
+    "accounts.account": _l("Go to my account"),
+    "electors.phone": _l("Confirm my mobile phone"),
+    "electors.claim": _l("Find me on the roll"),
+}
+
 
 def template_labels():
     return {
@@ -42,4 +58,6 @@ def template_labels():
         "normalization_labels": NORMALIZATION_LABELS,
         "aggregation_labels": AGGREGATION_LABELS,
         "tie_break_labels": TIE_BREAK_LABELS,
+        "eligibility_labels": ELIGIBILITY_LABELS,
+        "eligibility_names": ELIGIBILITY_NAMES,
     }

@@ -2,6 +2,7 @@
 from voting.accounts import models as accounts  # noqa: F401
 from voting.audit import models as audit  # noqa: F401
 from voting.ballots import models as ballots  # noqa: F401
+from voting.electors import models as electors  # noqa: F401
 from voting.events import models as events  # noqa: F401
 from voting.exports import models as exports  # noqa: F401
 from voting.judging import models as judging  # noqa: F401

@@ -23,6 +23,8 @@ from voting.ballots.models import (
     Participation,
 )
 from voting.database import utcnow
+from voting.electors.models import CardBinding, EligibilityMode, Elector, ElectorKind
+from voting.identity import parse_phone
 from voting.events.operations import NotAllowed, ensure_unlocked
 from voting.extensions import db
 from voting.judging.models import ScoreSheet, SheetScore, SheetStatus
@@ -90,6 +92,7 @@ def simulate(event, ballots_per_category, seed, organizer):
     db.session.flush()
     code_ids = [code.id for code in batch.codes]
     now = utcnow()
+    electors_of = _electors(event, residents, officials, code_ids, organizer, now)
 
     for category in event.categories:
         finalists = db.session.scalars(
@@ -111,8 +114,9 @@ def simulate(event, ballots_per_category, seed, organizer):
                 continue
             voters = residents if (group, channel) == (VotingGroup.RESIDENT, Channel.ONLINE) else officials
             for i in range(count):
-                who = {"user_id": voters[i], "code_id": None} if channel == Channel.ONLINE else {"user_id": None, "code_id": code_ids[i]}
-                participations.append({"category_id": category.id, "voting_group": group, "channel": channel, "created_at": now, **who})
+                elector = electors_of["user", voters[i]] if channel == Channel.ONLINE else electors_of["card", code_ids[i]]
+                participations.append({"category_id": category.id, "elector_id": elector, "voting_group": group,
+                                       "channel": channel, "created_at": now})
                 ballot_id = "%032x" % rng.getrandbits(128)
                 receipt = "".join(rng.choice(codes.ALPHABET) for _letter in range(codes.RECEIPT_LENGTH))
                 ballots.append({"id": ballot_id, "category_id": category.id, "voting_group": group, "channel": channel,
@@ -129,6 +133,56 @@ def simulate(event, ballots_per_category, seed, organizer):
     db.session.flush()
     audit.record("demo.simulate", actor=organizer, event_id=event.id,
                  details={"ballots_per_category": ballots_per_category, "seed": str(seed)})
+
+
+def _simulated_phone(index):
+    """A number of the 010-9xxx range no real subscriber has in the demo, one per simulated resident."""
+    return parse_phone(f"010-9{index // 10000 % 1000:03d}-{index % 10000:04d}")
+
+
+def _electors(event, residents, officials, code_ids, organizer, now):
+    """The simulated voters as electors of the event's mode: {("user"|"card", id): elector id}.
+
+    Officials are account electors. In open mode residents are account electors and each
+    card its own elector; in phone mode (and roll mode, as walk-ins on a roll of their own)
+    each resident has a confirmed phone, and each card is bound at the desk to a phone of
+    its own.
+    """
+    mode = EligibilityMode(event.eligibility)
+    rows = [{"event_id": event.id, "voting_group": VotingGroup.OFFICIAL, "kind": ElectorKind.ACCOUNT,
+             "user_id": user_id, "created_at": now} for user_id in officials]
+    if mode == EligibilityMode.OPEN:
+        rows += [{"event_id": event.id, "voting_group": VotingGroup.RESIDENT, "kind": ElectorKind.ACCOUNT,
+                  "user_id": user_id, "created_at": now} for user_id in residents]
+        rows += [{"event_id": event.id, "voting_group": VotingGroup.RESIDENT, "kind": ElectorKind.CARD,
+                  "code_id": code_id, "created_at": now} for code_id in code_ids]
+    else:
+        phones = [_simulated_phone(i) for i in range(len(residents) + len(code_ids))]
+        rows += [{"event_id": event.id, "voting_group": VotingGroup.RESIDENT, "kind": ElectorKind.PHONE,
+                  "user_id": user_id if i < len(residents) else None,
+                  "phone_hmac": phone.digest, "phone_last4": phone.last4, "created_at": now}
+                 for i, (user_id, phone) in enumerate(zip(residents + [None] * len(code_ids), phones))]
+    if rows:
+        blank = {"user_id": None, "code_id": None, "phone_hmac": None, "phone_last4": None}
+        db.session.execute(insert(Elector.__table__), [{**blank, **row} for row in rows])
+    found = {}
+    for elector_id, user_id, code_id, phone_hmac in db.session.execute(
+        select(Elector.id, Elector.user_id, Elector.code_id, Elector.phone_hmac).where(Elector.event_id == event.id)
+    ):
+        if user_id is not None:
+            found["user", user_id] = elector_id
+        elif code_id is not None:
+            found["card", code_id] = elector_id
+        else:
+            found["phone", phone_hmac] = elector_id
+    if mode != EligibilityMode.OPEN:
+        walk_ins = [found["phone", _simulated_phone(len(residents) + i).digest] for i in range(len(code_ids))]
+        bindings = [{"code_id": code_id, "elector_id": elector_id, "bound_at": now, "bound_by_id": organizer.id}
+                    for code_id, elector_id in zip(code_ids, walk_ins)]
+        if bindings:
+            db.session.execute(insert(CardBinding.__table__), bindings)
+        found.update({("card", code_id): elector_id for code_id, elector_id in zip(code_ids, walk_ins)})
+    return found
 
 
 def _judge(rng, category, finalists):

@@ -15,6 +15,7 @@ class Role(str, enum.Enum):
     RESIDENT = "resident"
     OFFICIAL = "official"
     JUDGE = "judge"
+    STAFF = "staff"  # 행사 도우미: the check-in desk, nothing else
     ORGANIZER = "organizer"
 
 

@@ -65,22 +65,19 @@ class BallotApproval(db.Model):
 
 
 class Participation(db.Model):
-    """That a voter (or an on-site code) has voted in a category; one each, by the database."""
+    """That an elector has voted in a category, and by which channel; one each, by the database."""
 
     __tablename__ = "participations"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     category_id: Mapped[int] = mapped_column(ForeignKey("categories.id", ondelete="CASCADE"), index=True)
-    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
-    code_id: Mapped[int | None] = mapped_column(ForeignKey("onsite_codes.id"))
+    elector_id: Mapped[int] = mapped_column(ForeignKey("electors.id", ondelete="CASCADE"), index=True)
     group: Mapped[VotingGroup] = mapped_column("voting_group", enum_column(VotingGroup, "participation_group"))
     channel: Mapped[Channel] = mapped_column(enum_column(Channel, "participation_channel"))
     created_at: Mapped[object] = mapped_column(UTCDateTime(), default=utcnow)
 
     __table_args__ = (
-        UniqueConstraint("category_id", "user_id", name="uq_participations_category_user"),
-        UniqueConstraint("category_id", "code_id", name="uq_participations_category_code"),
-        CheckConstraint("(user_id IS NULL) <> (code_id IS NULL)", name="one_voter"),
+        UniqueConstraint("category_id", "elector_id", name="uq_participations_category_elector"),
     )
 
 

@@ -22,6 +22,8 @@ from voting.ballots.models import (
     random_ballot_id,
 )
 from voting.database import begin_write, utcnow
+from voting.electors import operations as electors
+from voting.electors.models import EligibilityMode
 from voting.events.models import LOCKED_STATES, Category, Event, EventState, Window
 from voting.events.operations import EventLocked, NotAllowed, ensure_unlocked, hold_event_state
 from voting.extensions import db
@@ -32,23 +34,38 @@ MAX_COUNTDOWN_MINUTES = 240
 
 
 class AlreadyVoted(Exception):
-    """This voter or code has a ballot in this category already."""
+    """This elector has a ballot in this category already (by whichever channel)."""
+
+    def __init__(self, category_id, elector_id):
+        super().__init__(category_id)
+        self.category_id = category_id
+        self.elector_id = elector_id
 
 
 @dataclass(frozen=True)
 class Voter:
-    """Who casts: an account, or an on-site code. Exactly one is set."""
+    """Who casts: an account, an on-site card, or a personal link (its elector). Exactly one is set.
+
+    The ballot belongs to the elector behind it (voting.electors.operations), so that one
+    person's account, card and link collide on participations' (category, elector).
+    """
 
     user: object = None
     code: OnsiteCode | None = None
+    elector_id: int | None = None
+    link_group: VotingGroup | None = None  # a personal link's elector group
 
     @property
     def group(self):
-        return self.user.voting_group if self.user is not None else self.code.batch.group
+        if self.user is not None:
+            return self.user.voting_group
+        if self.code is not None:
+            return self.code.batch.group
+        return self.link_group
 
     @property
     def channel(self):
-        return Channel.ONLINE if self.user is not None else Channel.ONSITE
+        return Channel.ONSITE if self.code is not None else Channel.ONLINE
 
 
 def finalists(category):
@@ -103,11 +120,13 @@ def voting_open_for(category, voter, now=None):
     return event.voting.is_open(now) or open_session(category, now) is not None
 
 
+def previous_vote(category, voter):
+    """The voter's elector's earlier ballot in the category (channel and time), or None."""
+    return electors.previous_vote(category.id, electors.find_elector_id(category.event, voter))
+
+
 def has_voted(category, voter):
-    column, value = (Participation.user_id, voter.user.id) if voter.user is not None else (Participation.code_id, voter.code.id)
-    return db.session.scalar(
-        select(Participation.id).where(Participation.category_id == category.id, column == value)
-    ) is not None
+    return previous_vote(category, voter) is not None
 
 
 def check_count(category, nomination_ids):
@@ -135,18 +154,20 @@ def check_choices(category, voter, nomination_ids):
 
 
 def ensure_may_vote(category, voter, now=None):
+    """Raises unless this voter may vote in the category now; returns the elector's id, or None
+    where casting will make the elector (an account or a card in open mode)."""
     ensure_unlocked(category.event)
-    if voter.user is not None:
-        if voter.user.voting_group is None:
-            raise NotAllowed(_("Judges and organizers do not vote."))
-        if not voter.user.can_nominate():
-            raise NotAllowed(_("Confirm your email address before voting."))
-    elif voter.code.batch.is_revoked:
+    if voter.user is not None and voter.user.voting_group is None:
+        raise NotAllowed(_("Judges, staff and organizers do not vote."))
+    if voter.code is not None and voter.code.batch.is_revoked:
         raise NotAllowed(_("This code was withdrawn by the organizers."))
+    elector_id = electors.find_elector_id(category.event, voter)
+    electors.check_eligible(category.event, voter, elector_id)
     if not voting_open_for(category, voter, now):
         if voter.code is not None:
             raise NotAllowed(_("On-site voting for %(category)s is not open now.", category=category.name))
         raise NotAllowed(_("Voting for %(category)s is not open now.", category=category.name))
+    return elector_id
 
 
 class UnknownCategory(Exception):
@@ -160,6 +181,7 @@ class EventSnapshot:
     id: int
     name: str
     state: EventState
+    eligibility: EligibilityMode
     vote_opens_at: datetime | None
     vote_closes_at: datetime | None
 
@@ -199,7 +221,7 @@ class CastBallot:
 CATEGORY_UNDER_LOCK = (
     select(
         Category.name, Category.max_approvals, Category.allow_self_approval,
-        Event.id, Event.name, Event.state, Event.vote_opens_at, Event.vote_closes_at,
+        Event.id, Event.name, Event.state, Event.eligibility, Event.vote_opens_at, Event.vote_closes_at,
     )
     .join(Event, Event.id == Category.event_id)
     .where(Category.id == bindparam("category_id"))
@@ -246,12 +268,13 @@ def hold_category(category_id):
     row = db.session.connection().execute(CATEGORY_UNDER_LOCK, {"category_id": category_id}).first()
     if row is None:
         raise UnknownCategory(category_id)
-    name, max_approvals, allow_self_approval, event_id, event_name, state, opens_at, closes_at = row
+    name, max_approvals, allow_self_approval, event_id, event_name, state, eligibility, opens_at, closes_at = row
     if state == EventState.DRAFT:
         raise UnknownCategory(category_id)
     category = CategorySnapshot(
         id=category_id, name=name, max_approvals=max_approvals, allow_self_approval=allow_self_approval,
-        event=EventSnapshot(id=event_id, name=event_name, state=state, vote_opens_at=opens_at, vote_closes_at=closes_at),
+        event=EventSnapshot(id=event_id, name=event_name, state=state, eligibility=eligibility,
+                            vote_opens_at=opens_at, vote_closes_at=closes_at),
     )
     if category.event.is_locked:
         raise EventLocked(event_id)
@@ -277,8 +300,10 @@ def record_ballot(category_id, voter, nomination_ids):
     ballot = {"id": random_ballot_id(), "category_id": category_id, "voting_group": voter.group,
               "channel": voter.channel, "receipt_hash": codes.receipt_hash(receipt)}
     category = hold_category(category_id)
-    ensure_may_vote(category, voter)  # the event open, the window or an on-site session open, the voter allowed
+    elector_id = ensure_may_vote(category, voter)  # the event open, the window or a session open, the voter eligible
     check_count(category, nomination_ids)
+    if elector_id is None:
+        elector_id = electors.make_elector(category.event, voter)
     ballot_id = ballot["id"]
     user, code = voter.user, voter.code
     group, channel = voter.group, voter.channel
@@ -286,17 +311,11 @@ def record_ballot(category_id, voter, nomination_ids):
     try:
         connection.execute(
             INSERT_PARTICIPATION,
-            {
-                "category_id": category_id,
-                "user_id": user.id if user is not None else None,
-                "code_id": code.id if code is not None else None,
-                "voting_group": group,
-                "channel": channel,
-                "created_at": utcnow(),
-            },
+            {"category_id": category_id, "elector_id": elector_id, "voting_group": group,
+             "channel": channel, "created_at": utcnow()},
         )
     except IntegrityError as exc:
-        raise AlreadyVoted(category_id) from exc
+        raise AlreadyVoted(category_id, elector_id) from exc
     connection.execute(INSERT_BALLOT, ballot)
     exclude_own = user is not None and not category.allow_self_approval
     inserted = connection.execute(

@@ -13,6 +13,7 @@ from voting.accounts.models import Role
 from voting.ballots import operations, receipts
 from voting.ballots.forms import BallotForm, CodeForm, ReceiptForm
 from voting.ballots.models import OnsiteCode
+from voting.electors import operations as electors
 from voting.events.models import Category, Event
 from voting.events.operations import EventLocked, NotAllowed
 from voting.extensions import db, limiter
@@ -41,18 +42,27 @@ def _visible_category(category_id):
 
 
 def _category_states(event, voter):
+    elector_id = electors.find_elector_id(event, voter)
+    previous = electors.previous_votes([c.id for c in event.categories], elector_id)
     return [
         {
             "category": category,
-            "voted": operations.has_voted(category, voter),
+            "voted": category.id in previous,
+            "previous": previous.get(category.id),
             "open": operations.voting_open_for(category, voter),
         }
         for category in event.categories
     ]
 
 
-def _refusal(category, message, back_url):
-    return render_template("ballots/closed.html", category=category, message=message, back_url=back_url), 403
+def _refusal(category, message, back_url, action=None):
+    return render_template(
+        "ballots/closed.html", category=category, message=message, back_url=back_url, action=action
+    ), 403
+
+
+def _already_voted(category, previous, back_url):
+    return render_template("ballots/already_voted.html", category=category, previous=previous, back_url=back_url), 409
 
 
 def _frozen_refusal(category, back_url):
@@ -75,14 +85,15 @@ def _ballot_page(category, form, vote_url, back_url):
 
 def _vote_flow(category, voter, *, vote_url, cast_url, back_url):
     """GET shows the ballot; a POST of choices shows them again to confirm."""
-    if operations.has_voted(category, voter):
-        return render_template("ballots/already_voted.html", category=category, back_url=back_url), 409
+    previous = operations.previous_vote(category, voter)
+    if previous is not None:
+        return _already_voted(category, previous, back_url)
     try:
         operations.ensure_may_vote(category, voter)
     except EventLocked:
         return _frozen_refusal(category, back_url)
     except NotAllowed as exc:
-        return _refusal(category, exc.message, back_url)
+        return _refusal(category, exc.message, back_url, getattr(exc, "action", None))
     finalists = {n.id: n for n in operations.finalists(category)}
     form = BallotForm(finalists=finalists.values())
     if form.validate_on_submit():
@@ -135,11 +146,11 @@ def _cast(category_id, voter, urls, category=None):
     except operations.UnknownCategory:
         db.session.rollback()
         abort(404)
-    except operations.AlreadyVoted:
+    except operations.AlreadyVoted as exc:
         db.session.rollback()
         refused = shown()
-        back_url = urls(refused.event_id)["back_url"]
-        return render_template("ballots/already_voted.html", category=refused, back_url=back_url), 409
+        previous = electors.previous_vote(exc.category_id, exc.elector_id)
+        return _already_voted(refused, previous, urls(refused.event_id)["back_url"])
     except EventLocked:
         db.session.rollback()
         refused = shown()
@@ -147,7 +158,7 @@ def _cast(category_id, voter, urls, category=None):
     except NotAllowed as exc:
         db.session.rollback()
         refused = shown()
-        return _refusal(refused, exc.message, urls(refused.event_id)["back_url"])
+        return _refusal(refused, exc.message, urls(refused.event_id)["back_url"], getattr(exc, "action", None))
     db.session.commit()
     back_url = urls(ballot.category.event_id)["back_url"]
     session[RECEIPT_SESSION_KEY] = {"receipt": ballot.receipt, "category": ballot.category.name, "back": back_url}

@@ -5,6 +5,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from voting.accounts.models import Role, enum_column
 from voting.database import UTCDateTime, utcnow
+from voting.electors.models import EligibilityMode
 from voting.extensions import db
 
 
@@ -69,6 +70,12 @@ class Event(db.Model):
     vote_closes_at: Mapped[object] = mapped_column(UTCDateTime())
     judge_opens_at: Mapped[object] = mapped_column(UTCDateTime())
     judge_closes_at: Mapped[object] = mapped_column(UTCDateTime())
+    # Who may vote and who "one person" is (voting.electors.models).
+    eligibility: Mapped[EligibilityMode] = mapped_column(
+        enum_column(EligibilityMode, "eligibility_mode"), default=EligibilityMode.OPEN
+    )
+    # Personal data of the event is destroyed this many months after publication.
+    retention_months: Mapped[int] = mapped_column(default=6)
     created_at: Mapped[object] = mapped_column(UTCDateTime(), default=utcnow)
 
     categories: Mapped[list["Category"]] = relationship(
@@ -83,6 +90,7 @@ class Event(db.Model):
         CheckConstraint("nominate_opens_at < nominate_closes_at", name="nominate_window"),
         CheckConstraint("vote_opens_at < vote_closes_at", name="vote_window"),
         CheckConstraint("judge_opens_at < judge_closes_at", name="judge_window"),
+        CheckConstraint("retention_months BETWEEN 1 AND 60", name="retention_range"),
     )
 
     @property
