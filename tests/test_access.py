@@ -12,9 +12,7 @@ Refused POSTs carry a valid CSRF token and form data that would work for an allo
 allowed-role tests check that it does change the database), and must change nothing at all.
 """
 import io
-from dataclasses import dataclass
 from types import SimpleNamespace
-from typing import Callable
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -36,69 +34,17 @@ from voting.judging.models import JudgeAssignment, ScoreSheet, SheetScore, Sheet
 from voting.nominations.models import Nomination, NominationPhoto, NominationState
 from voting.results import operations as results_operations
 
-ANONYMOUS, RESIDENT, OFFICIAL, JUDGE, ORGANIZER = "anonymous", "resident", "official", "judge", "organizer"
-ROLES = (ANONYMOUS, RESIDENT, OFFICIAL, JUDGE, ORGANIZER)
-EVERYONE = frozenset(ROLES)
-SIGNED_IN = EVERYONE - {ANONYMOUS}
-NOMINATORS = frozenset({RESIDENT, OFFICIAL})
-ORGANIZERS = frozenset({ORGANIZER})
-NOBODY = frozenset()
-
-LOGIN = "login"  # expected refusal: a redirect to /login?next=<the page>
+from tests.access import extend_world, extra_routes
+from tests.access.table import (  # noqa: F401
+    ANONYMOUS, EVERYONE, JUDGE, LOGIN, NOBODY, NOMINATORS, OFFICIAL, ORGANIZER, ORGANIZERS, RESIDENT, ROLES,
+    SIGNED_IN, STAFF, Route, confirmed, no_data,
+)
 
 # One cheap hash for every account of the world: the default scrypt costs ~50 ms per user.
 FAST_PASSWORD_HASH = generate_password_hash(factories.PASSWORD, method="pbkdf2:sha256:1")
 PNG_BYTES = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
 ONSITE_CODE = "ACCE-SS2T-EST"
 DRAFT_ONSITE_CODE = "DRAF-T2TE-STS"
-
-
-@dataclass(frozen=True)
-class Route:
-    """One row of the access table.
-
-    ``hidden``: refused roles that get 404 (the page hides that it exists) instead of
-    login (anonymous) or 403 (signed in). ``changes``: allowed roles whose request must change
-    the database, which proves that ``data`` would really act if a refused role got through.
-    ``setup(web, world)`` runs before the request, for every role alike.
-    """
-
-    endpoint: str
-    method: str
-    url: Callable
-    allowed: frozenset
-    hidden: frozenset = NOBODY
-    data: Callable | None = None
-    changes: frozenset = NOBODY
-    note: str = ""
-    setup: Callable | None = None  # prepares the client before the request, e.g. an on-site code
-
-    def __post_init__(self):
-        assert self.method in ("GET", "POST")
-        assert self.allowed <= EVERYONE and not (self.hidden & self.allowed)
-        assert self.changes <= self.allowed
-        assert (self.data is not None) == (self.method == "POST")
-
-    @property
-    def refused(self):
-        return EVERYONE - self.allowed
-
-    def expected_refusal(self, role):
-        if role in self.hidden:
-            return 404
-        return LOGIN if role == ANONYMOUS else 403
-
-    def id(self):
-        return f"{self.method} {self.endpoint}" + (f" ({self.note})" if self.note else "")
-
-
-def no_data(_w):
-    return {}
-
-
-def confirmed(_w):
-    """The answer to the confirmation step of an action that cannot be undone."""
-    return {"confirmed": "yes"}
 
 
 def new_event_data(_w):
@@ -259,12 +205,12 @@ ROUTES = [
           data=no_data, changes=frozenset({RESIDENT}), note="the resident is its nominator"),
     Route("nominations.show", "GET", lambda w: f"/nominations/{w.finalist}", EVERYONE, note="finalist"),
     Route("nominations.show", "GET", lambda w: f"/nominations/{w.submitted}", frozenset({RESIDENT, ORGANIZER}),
-          hidden=frozenset({ANONYMOUS, OFFICIAL, JUDGE}), note="not a finalist; the resident is its nominator"),
+          hidden=frozenset({ANONYMOUS, OFFICIAL, JUDGE, STAFF}), note="not a finalist; the resident is its nominator"),
     Route("nominations.show", "GET", lambda w: f"/nominations/{w.draft_finalist}", frozenset({RESIDENT, ORGANIZER}),
-          hidden=frozenset({ANONYMOUS, OFFICIAL, JUDGE}), note="finalist of a draft event"),
+          hidden=frozenset({ANONYMOUS, OFFICIAL, JUDGE, STAFF}), note="finalist of a draft event"),
     Route("nominations.photo", "GET", lambda w: f"/nominations/{w.finalist}/photo", EVERYONE, note="finalist"),
     Route("nominations.photo", "GET", lambda w: f"/nominations/{w.submitted}/photo",
-          frozenset({RESIDENT, ORGANIZER}), hidden=frozenset({ANONYMOUS, OFFICIAL, JUDGE}),
+          frozenset({RESIDENT, ORGANIZER}), hidden=frozenset({ANONYMOUS, OFFICIAL, JUDGE, STAFF}),
           note="not a finalist; the resident is its nominator"),
     Route("nominations.screening_list", "GET", lambda w: f"/manage/events/{w.event}/nominations", ORGANIZERS),
     Route("nominations.screen", "GET", lambda w: f"/manage/nominations/{w.submitted}/screen", ORGANIZERS),
@@ -444,16 +390,17 @@ def build_world(app):
     with app.app_context():
         db.session.remove()
         _delete_all_rows()
-        resident, official, judge, organizer, other_resident, unverified, pending = _accounts(
+        resident, official, judge, staff, organizer, other_resident, unverified, pending = _accounts(
             (RESIDENT, True, True),
             (OFFICIAL, True, True),
             (JUDGE, True, True),
+            (STAFF, True, True),
             (ORGANIZER, True, True),
             (RESIDENT, True, True),  # another resident: nominated the finalists of the vote only
             (RESIDENT, False, True),  # a resident who has not confirmed the email address
             (OFFICIAL, False, False),  # an invited official who has not set a password yet
         )
-        users = {RESIDENT: resident, OFFICIAL: official, JUDGE: judge, ORGANIZER: organizer}
+        users = {RESIDENT: resident, OFFICIAL: official, JUDGE: judge, STAFF: staff, ORGANIZER: organizer}
 
         event = factories.event()  # open, in its nominating window
         draft = factories.event(state="draft")
@@ -552,6 +499,7 @@ def build_world(app):
             frozen_event=frozen_event.id,
             published_event=published_event.id,
         )
+        extend_world(result, users)
         db.session.commit()
         return result
 
@@ -622,6 +570,8 @@ def is_login_redirect(response):
         "next" in parse_qs(urlsplit(response.headers["Location"]).query)
     )
 
+
+ROUTES += extra_routes()
 
 REFUSALS = [pytest.param(route, role, id=f"{route.id()} as {role}") for route in ROUTES for role in ROLES
             if role in route.refused]
