@@ -80,6 +80,11 @@ def register_blueprints(app):
     from voting.ballots.manage import bp as voting_admin
     from voting.ballots.routes import bp as ballots
     from voting.dayof.routes import bp as dayof
+    from voting.desk.routes import bp as desk
+    from voting.electors.link_routes import bp as links
+    from voting.electors.manage import bp as roll
+    from voting.electors.privacy_routes import bp as privacy
+    from voting.electors.routes import bp as electors
     from voting.events.routes import bp as events
     from voting.exports.certificate_routes import bp as certificates
     from voting.exports.routes import bp as exports
@@ -90,7 +95,7 @@ def register_blueprints(app):
     from voting.results.routes import bp as results
 
     for blueprint in (public, accounts, events, nominations, admin, ballots, voting_admin, judging, results,
-                      exports, certificates, dayof, projector):
+                      exports, certificates, dayof, projector, electors, roll, links, desk, privacy):
         app.register_blueprint(blueprint)
 
 

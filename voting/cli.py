@@ -184,3 +184,13 @@ def verify_bundle(bundle_file):
         click.echo("the bundle does NOT recompute to its results")
         raise SystemExit(1)
     click.echo(f"the bundle recomputes to its results: {len(check.categories)} categories, sha256 {document['sha256']}")
+
+
+def _add_area_commands():
+    from voting.electors.cli import COMMANDS
+
+    for command in COMMANDS:
+        cli.add_command(command)
+
+
+_add_area_commands()
