@@ -6,6 +6,7 @@ from types import SimpleNamespace
 from sqlalchemy import inspect
 
 from voting.accounts.models import Role, User
+from voting.electors.models import EligibilityMode
 from voting.database import utcnow
 from voting.events.models import AwardTier, Category, CategoryKind, Criterion, Department, Event, EventState, Field
 from voting.extensions import db
@@ -61,8 +62,9 @@ def set_phase(event, phase):
     event.judge_opens_at, event.judge_closes_at = now + timedelta(days=j0), now + timedelta(days=j1)
 
 
-def event(*, name=None, state="open", phase="nominating", departments=("협치지원팀", "환경과")):
-    record = Event(name=name or f"2019 협치 성과 공유 파티 {next(_sequence)}", year=2019, state=EventState(state))
+def event(*, name=None, state="open", phase="nominating", departments=("협치지원팀", "환경과"), eligibility="open"):
+    record = Event(name=name or f"2019 협치 성과 공유 파티 {next(_sequence)}", year=2019, state=EventState(state),
+                   eligibility=EligibilityMode(eligibility))
     set_phase(record, phase)
     record.fields = [Field(name=n, position=i) for i, n in enumerate(["경제산업", "교육문화", "기후환경"])]
     record.categories = [
