@@ -318,6 +318,42 @@ def test_zscore_reorders_harsh_and_lenient_judges():
     assert scores(mean) == {"A": F(70), "B": F(85), "C": F(25)}
 
 
+def test_zscore_rescales_the_unrounded_z_then_rounds_j():
+    """`zscore`, the order DESIGN.md fixes: rescale the float Z, then round J to 9 decimals.
+    X: A 85, C 90 -> mu 87.5, sigma 2.5 -> z_A = -1, z_C = +1
+    Y: A 80, B 35, C 0 -> mu 115/3, var 9650/9, sigma = 32.744804507
+        z_A = (245/3)/sigma = 1.272466496, z_B = (-10/3)/sigma = -0.101797320,
+        z_C = (-115/3)/sigma = -1.170669177
+    Z(A) = (-1 + 1.272466496)/2 = 0.136233248 (float 0.13623324819910954)
+    Z(B) = -0.101797320 (float -0.10179731971185753)
+    Z(C) = (1 - 1.170669177)/2 = -0.085334588 (float -0.08533458834318086)
+    Means: A (85+80)/2 = 82.5, B 35, C (90+0)/2 = 45 -> range [35, 82.5].
+        J(A) = 82.5 and J(B) = 35 (max and min Z);
+        J(C) = 35 + (Z_C - Z_B) * 47.5 / (Z_A - Z_B) = 35 + 0.016462732 * 47.5 / 0.238030568
+             = 38.285207218867 -> 38.285207219.
+    Rounding Z to 9 decimals first would give 35 + 0.016462732 * 47.5 / 0.238030568 with the
+    rounded Z = 38.285207344: the two orders differ in the 7th decimal.
+    """
+    st = compute_standings(settings((0, 0, 100), judge_aggregation="zscore"), ["A", "B", "C"],
+                           None, plain_sheets({"X": {"A": 85, "C": 90}, "Y": {"A": 80, "B": 35, "C": 0}}))
+    a, b, c = (st.result(i) for i in "ABC")
+    assert (a.judges, b.judges) == (F("82.5"), F(35))
+    assert c.judges == F("38.285207219")
+    assert c.judge_detail.z_rounded == F("-0.085334588")
+    rounded_first = F(35) + (F("-0.085334588") - F("-0.101797320")) * F("47.5") / (F("0.136233248") - F("-0.101797320"))
+    assert round(float(rounded_first), 9) == 38.285207344 != float(c.judges)
+    assert [r.finalist for r in st.results] == ["A", "C", "B"]
+
+
+def test_zscore_all_equal_is_judged_on_z_rounded_to_9_decimals():
+    """`zscore`.  X: A 60, B 40 -> z_A = +1, z_B = -1; Y: A 40, B 60 -> z_A = -1, z_B = +1.
+    Z(A) = Z(B) = 0 exactly: all Z equal, so J is the `mean` value, 50 for both."""
+    st = compute_standings(settings((0, 0, 100), judge_aggregation="zscore"), ["A", "B"], None,
+                           plain_sheets({"X": {"A": 60, "B": 40}, "Y": {"A": 40, "B": 60}}))
+    assert scores(st) == {"A": F(50), "B": F(50)}
+    assert st.judges.rescaled is False
+
+
 def test_zscore_small_hand_case_with_irrational_sigma():
     """`zscore`.
     X: A 90, B 80, C 70 -> mu 80, var (100+0+100)/3 = 200/3, sigma = 8.164965809
@@ -328,8 +364,9 @@ def test_zscore_small_hand_case_with_irrational_sigma():
     Z(C) = -1.224744871
     Means: A (90+70)/2 = 80, B (80+90)/2 = 85, C 70 -> range [70, 85].
         J(B) = 85 (max Z), J(C) = 70 (min Z), exactly;
-        J(A) = 70 + (0.112372436 + 1.224744871) * 15 / (0.5 + 1.224744871)
-             = 70 + 1.337117307 * 15 / 1.724744871 = 70 + 11.628826931 = 81.628826931
+        J(A) = 70 + (Z_A - Z_C) * 15 / (Z_B - Z_C) over the unrounded float Z
+             = 70 + 1.3371173070874 * 15 / 1.7247448713916 = 70 + 11.628826929 = 81.628826929
+        (rounding Z first would give 81.628826931)
     """
     st = compute_standings(settings((0, 0, 100), judge_aggregation="zscore"), ["A", "B", "C"],
                            None, plain_sheets({"X": {"A": 90, "B": 80, "C": 70},
@@ -340,7 +377,7 @@ def test_zscore_small_hand_case_with_irrational_sigma():
     assert a.judge_detail.z_rounded == F("0.112372436")
     assert c.judge_detail.z_rounded == F("-1.224744871")
     assert (b.judges, c.judges) == (F(85), F(70))
-    assert round(float(a.judges), 9) == 81.628826931
+    assert a.judges == F("81.628826929")
     assert [r.finalist for r in st.results] == ["B", "A", "C"]
 
 
@@ -478,6 +515,38 @@ def test_boundary_tie_resolved_by_joint_award():
         ("A", 1, "대상"), ("B", 1, "대상"), ("C", 3, "우수상")]
     assert st.result("A").tied_with == ("B",)
     assert st.can_freeze
+
+
+def test_three_way_joint_award_consumes_three_places():
+    """DESIGN.md's example.  Tiers 대상 1, 최우수상 1, 우수상 2; weights 100/0/0, `top`.
+    Resident v = A 4, B 4, C 4, D 2, E 1 (max 4): S = 100, 100, 100, 50, 25.
+    A, B, C tie over places 1-3 (대상, 최우수상, 우수상): a boundary tie.  As a joint award all
+    three take the tier of the group's first place, 대상, and keep rank 1; the group still
+    consumes places 1-3, so D (place 4) is the one 우수상 left, E (place 5) gets none.
+    """
+    three = settings((100, 0, 0), tiers=(("대상", 1), ("최우수상", 1), ("우수상", 2)))
+    args = (["A", "B", "C", "D", "E"], votes((9, {"A": 4, "B": 4, "C": 4, "D": 2, "E": 1})))
+    (tie,) = compute_standings(three, *args).unresolved_ties
+    assert tie.finalists == ("A", "B", "C")
+    joint = TieResolution(frozenset({"A", "B", "C"}), "joint")
+    st = compute_standings(three, *args, resolutions=[joint])
+    assert [(r.finalist, r.rank, r.tier) for r in st.results] == [
+        ("A", 1, "대상"), ("B", 1, "대상"), ("C", 1, "대상"), ("D", 4, "우수상"), ("E", 5, None)]
+    assert st.can_freeze
+
+
+def test_drawn_three_way_tie_takes_three_distinct_places():
+    """The same three-way tie drawn with seed "s": ids ["A", "B", "C"] shuffled by
+    random.Random("s") give the order; they take places 1, 2, 3 (대상, 최우수상, 우수상) in it,
+    and D (place 4) is the second 우수상."""
+    three = settings((100, 0, 0), tiers=(("대상", 1), ("최우수상", 1), ("우수상", 2)))
+    args = (["A", "B", "C", "D", "E"], votes((9, {"A": 4, "B": 4, "C": 4, "D": 2, "E": 1})))
+    order = ["A", "B", "C"]
+    random.Random("s").shuffle(order)
+    draw = TieResolution(frozenset({"A", "B", "C"}), "draw", "s", tuple(order))
+    st = compute_standings(three, *args, resolutions=[draw])
+    assert [(r.finalist, r.rank, r.tier) for r in st.results] == [
+        (order[0], 1, "대상"), (order[1], 2, "최우수상"), (order[2], 3, "우수상"), ("D", 4, "우수상"), ("E", 5, None)]
 
 
 def test_resolution_for_a_tie_that_does_not_exist_is_reported():

@@ -9,9 +9,9 @@ Entry point::
     standings = compute_standings(settings, finalists, votes, sheets, resolutions)
 
 Arithmetic is exact (:class:`fractions.Fraction`) everywhere except the `zscore` judge
-aggregation, which needs square roots: there the per-sheet z values and their per-finalist
-mean Z are floats, Z is rounded to 9 decimals (half up) and everything after that (the
-linear rescale, the weighted sum, the comparison) is exact again.  Values are rounded only
+aggregation, which needs square roots: there the per-sheet z values, their per-finalist
+mean Z and the linear rescale of Z are floats; the rescaled J is rounded to 9 decimals
+(half up) and everything after that (the weighted sum, the comparison) is exact again.  Values are rounded only
 for display, to two decimals, half up (:func:`display`).
 
 Decisions where DESIGN.md is silent (the report of each is also in the docstrings below):
@@ -31,12 +31,12 @@ Decisions where DESIGN.md is silent (the report of each is also in the docstring
   ``missing_judge_scores``.
 * `trimmed` drops one sheet with the highest and one with the lowest total (ties between
   equal totals are broken by judge id, which changes nothing numerically).
-* `zscore`: mu_j and sigma_j^2 are exact; sigma_j = math.sqrt(float), z_ij is a float,
-  Z_i = math.fsum(z_ij) / n_i, rounded half up to 9 decimals; "all Z equal" is judged on the
-  rounded values; the rescale J = m_lo + (Z_i - Z_lo) * (m_hi - m_lo) / (Z_hi - Z_lo) is
-  exact, so the finalists with the lowest and highest Z get exactly the lowest and highest
-  `mean` values.  Equal rounded Z give exactly equal J, so "compared after rounding to 9
-  decimals" holds for J and for S.
+* `zscore` (DESIGN.md gives the order exactly): mu_j and sigma_j^2 are exact;
+  sigma_j = math.sqrt(float), z_ij is a float, Z_i = math.fsum(z_ij) / n_i; "all Z equal"
+  is judged on Z_i rounded half up to 9 decimals (then J is the `mean` value); otherwise
+  J_i = float(m_lo) + (Z_i - Z_lo) * (float(m_hi) - float(m_lo)) / (Z_hi - Z_lo) over the
+  *unrounded* float Z, then rounded half up to 9 decimals and made a Fraction.  Rounding Z
+  before the rescale would multiply its rounding error by (m_hi - m_lo) / (Z_hi - Z_lo).
 * Inside a tie that stays tied, finalists are listed by id ascending (ints numerically,
   strings by code point): output never depends on input order.
 * Tie resolutions apply to the tie group whose finalists they name exactly.  A `draw` turns
@@ -622,9 +622,10 @@ def aggregate_judges(settings: CategorySettings, sheets: Iterable[Sheet],
     * ``mean``: the mean of T_ij over the judges with a submitted sheet for i;
     * ``trimmed``: as mean, but with 5 or more sheets one highest and one lowest dropped;
     * ``zscore``: z_ij = (T_ij - mu_j) / sigma_j over all sheets of judge j in the category
-      (population SD; z = 0 where sigma_j = 0); Z_i = mean of z_ij, rounded to 9 decimals;
-      J linearly rescaled so min Z and max Z map to the min and max of the `mean` values
-      (all Z equal: the `mean` values).
+      (population SD; z = 0 where sigma_j = 0); Z_i = mean of z_ij (floats); J is the float
+      linear rescale of the unrounded Z so that min Z and max Z map to the min and max of
+      the `mean` values, rounded half up to 9 decimals (all Z equal after rounding to 9
+      decimals: the `mean` values).
 
     If no finalist has a sheet the component is empty.
     """
@@ -695,14 +696,18 @@ def aggregate_judges(settings: CategorySettings, sheets: Iterable[Sheet],
     z_lo, z_hi = min(z_rounded.values()), max(z_rounded.values())
     scored_means = [m for m in means.values() if m is not None]
     m_lo, m_hi = min(scored_means), max(scored_means)
-    rescaled = z_lo != z_hi
+    rescaled = z_lo != z_hi  # "all Z equal" is judged on Z rounded to 9 decimals
+    # The rescale itself is of the unrounded Z, in floating point, in exactly this order.
+    float_lo, float_hi = min(z_mean.values()), max(z_mean.values())
+    float_m_lo, float_m_hi = float(m_lo), float(m_hi)
     details = {}
     for i in finalists:
         if not totals[i]:
             details[i] = JudgeDetail((), None, None, None, None, None)
             continue
         if rescaled:
-            value = m_lo + (z_rounded[i] - z_lo) * (m_hi - m_lo) / (z_hi - z_lo)
+            rescaled_j = float_m_lo + (z_mean[i] - float_lo) * (float_m_hi - float_m_lo) / (float_hi - float_lo)
+            value = round_float(rescaled_j, ZSCORE_DECIMALS)
         else:
             value = means[i]
         sheets_i = tuple(SheetTotal(j, t, z=z) for (j, t), z in zip(totals[i], z_sheets[i]))
@@ -730,8 +735,8 @@ def rank_groups(rows: Iterable, tie_break: Sequence[str]) -> list[list]:
     The rule, published in advance (DESIGN.md, "Ranking and ties"):
 
     1. Sort by the total S descending.  S values are compared exactly, as fractions (in a
-       `zscore` category S is exact too, over J computed from Z rounded to 9 decimals, so
-       the judge component is in effect compared after rounding to 9 decimals).
+       `zscore` category S is exact too, over J rounded to 9 decimals, so the judge
+       component is in effect compared after rounding to 9 decimals).
     2. Exactly equal S is broken by the category's tie-break chain, in order; the default
        chain is: higher J (judges) - a finalist with no judge score counts as lower than
        any score -, then higher C_resident, then higher C_official.  A link compares exact
