@@ -33,6 +33,7 @@ run: install translations
 	@APP_ENV=development $(FLASK) voting demo --if-empty
 	@echo ""
 	@echo "Open http://$(HOST):$(PORT)/ and log in with a demo account above (Ctrl-C stops the server)."
+	@echo "Text messages (the codes that confirm a phone) are printed below, on this console."
 	APP_ENV=development $(VENV)/bin/gunicorn --workers 2 --bind $(HOST):$(PORT) --access-logfile - wsgi:app
 
 test: install translations

@@ -72,12 +72,16 @@ class Config:
 
     # Keys phone numbers and SMS codes (HMAC); apart from SECRET_KEY so that one leak is not both.
     IDENTITY_KEY = os.environ.get("IDENTITY_KEY")
-    # console (prints the message on the server's console), webhook (signed JSON POST to a gateway).
+    # console (prints the message on the server's console), webhook (signed JSON POST to a gateway),
+    # solapi (SOLAPI / CoolSMS through its official SDK; SMS_SENDER must be a sender number registered there).
     SMS_BACKEND = os.environ.get("SMS_BACKEND", "webhook")
     SMS_WEBHOOK_URL = os.environ.get("SMS_WEBHOOK_URL")
     SMS_WEBHOOK_SECRET = os.environ.get("SMS_WEBHOOK_SECRET")
     SMS_SENDER = os.environ.get("SMS_SENDER", "")
     SMS_TIMEOUT = 10
+    SOLAPI_API_KEY = os.environ.get("SOLAPI_API_KEY")
+    SOLAPI_API_SECRET = os.environ.get("SOLAPI_API_SECRET")
+    SOLAPI_BASE_URL = os.environ.get("SOLAPI_BASE_URL")  # unset: the SDK's own (https://api.solapi.com)
     # A code goes to one phone at most this often, and from one address at most this often.
     SMS_PHONE_RATE_LIMIT = os.environ.get("SMS_PHONE_RATE_LIMIT", "3 per 10 minutes;10 per day")
     SMS_ADDRESS_RATE_LIMIT = os.environ.get("SMS_ADDRESS_RATE_LIMIT", "20 per hour")

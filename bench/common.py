@@ -55,7 +55,8 @@ def throwaway_database(kind, name):
 class Gunicorn:
     """gunicorn serving app_path on a free port; the same settings serve the app and the bare endpoint."""
 
-    def __init__(self, app_path, env, workers, threads=1, worker_class="sync", preload=True):
+    def __init__(self, app_path, env, workers, threads=1, worker_class="sync", preload=True, root=ROOT):
+        """root: the source tree to serve (another commit's, for a baseline), with this venv."""
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         gunicorn = os.path.join(os.path.dirname(sys.executable), "gunicorn")
@@ -63,7 +64,7 @@ class Gunicorn:
                    "--bind", f"127.0.0.1:{self.port}", "--log-level", "warning", "--backlog", "2048"]
         if preload:
             command.append("--preload")
-        self.process = subprocess.Popen(command + [app_path], cwd=ROOT, env={**os.environ, **env, "PYTHONPATH": ROOT})
+        self.process = subprocess.Popen(command + [app_path], cwd=root, env={**os.environ, **env, "PYTHONPATH": root})
         deadline = time.time() + 30
         while time.time() < deadline:
             try:
@@ -78,7 +79,51 @@ class Gunicorn:
         self.stop()
         raise RuntimeError(f"gunicorn {app_path} did not start")
 
+    def cpu_seconds(self):
+        """CPU time (user + system) used so far by the master and its workers: what a request costs,
+        however busy the rest of the machine is."""
+        total = 0
+        for entry in os.listdir("/proc"):
+            if not entry.isdigit():
+                continue
+            try:
+                with open(f"/proc/{entry}/stat", encoding="ascii") as stat:
+                    fields = stat.read().rsplit(")", 1)[1].split()
+            except OSError:
+                continue  # gone meanwhile
+            # After the command's ")": state, ppid, ..., utime and stime are the 12th and 13th.
+            if int(entry) == self.process.pid or int(fields[1]) == self.process.pid:
+                total += int(fields[11]) + int(fields[12])
+        return total / os.sysconf("SC_CLK_TCK")
+
     def stop(self):
         if self.process.poll() is None:
             self.process.terminate()
         self.process.wait(timeout=20)
+
+
+@contextmanager
+def source_tree(revision):
+    """Yields a folder holding the files of a commit (git archive), its Korean catalog compiled.
+
+    Served with this venv, it measures what that commit's code costs on the same machine in
+    the same run. Nothing is registered in the repository (no worktree to clean up).
+    """
+    import io
+    import tarfile
+
+    found = subprocess.run(["git", "rev-parse", "--verify", "--quiet", f"{revision}^{{commit}}"], cwd=ROOT,
+                           capture_output=True, text=True)
+    if found.returncode != 0:
+        raise SystemExit(f"the baseline commit {revision} is not in this clone (a shallow clone? git fetch --unshallow)")
+    archive = subprocess.run(["git", "archive", "--format=tar", found.stdout.strip()], cwd=ROOT,
+                             capture_output=True, check=True).stdout
+    folder = tempfile.mkdtemp(prefix=f"bench-{revision}-")
+    try:
+        with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+            tar.extractall(folder, filter="data")
+        pybabel = os.path.join(os.path.dirname(sys.executable), "pybabel")
+        subprocess.run([pybabel, "-q", "compile", "-d", os.path.join(folder, "voting", "translations")], check=True)
+        yield folder
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)

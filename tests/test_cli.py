@@ -1,14 +1,17 @@
-"""The `voting` command group: create-organizer, events, demo."""
+"""The `voting` command group: create-organizer, events, demo (a phone-mode event with a roll and a staff login)."""
 import re
 
 import pytest
 from sqlalchemy import func, select
 
-from voting.accounts.models import Role, User
+from voting.accounts.models import Role, User, VotingGroup
+from voting.ballots.models import Participation
 from voting.database import utcnow
-from voting.demo import DEMO_ACCOUNTS, EVENT_NAME
+from voting.demo import DEMO_ACCOUNTS, EVENT_NAME, NAMES, ROLL
+from voting.electors.models import EligibilityMode, Elector, ElectorKind, RollEntry
 from voting.events.models import Event
 from voting.extensions import db
+from voting.identity import parse_phone, unseal_phone
 from voting.nominations.models import Nomination, NominationState
 
 ORGANIZER_PASSWORD = "organizer-password-1"
@@ -151,6 +154,9 @@ def test_events_on_an_empty_database_prints_nothing(runner):
 # ---------------------------------------------------------------- demo
 
 
+ROLE_NAMES = {"staff": "Event staff"}
+
+
 def printed_accounts(output):
     """(role, email, password) rows printed after the 'demo accounts' line."""
     lines = output.split("demo accounts", 1)[1].splitlines()[1:]
@@ -180,7 +186,8 @@ def test_demo_builds_the_sharing_party(app, runner, new_web):
         assert roles == set(Role)
 
     accounts = printed_accounts(result.output)
-    assert {role for role, _email, _password in accounts} == {"organizer", "resident", "official", "judge"}
+    assert {role for role, _email, _password in accounts} == {"organizer", "resident", "official", "judge", "staff"}
+    assert ("staff", "staff1@demo.seodaemun.example", "demo-staff-2019") in accounts
     assert len(accounts) == len(DEMO_ACCOUNTS)
     for role, email, password in accounts:
         browser = new_web()
@@ -189,18 +196,82 @@ def test_demo_builds_the_sharing_party(app, runner, new_web):
         assert response.status_code == 302, f"{role} {email} cannot log in"
         page = re.sub(r"\s+", " ", browser.client.get("/account").get_data(as_text=True))
         assert email in page
-        assert f"<dt>Role</dt><dd>{role.capitalize()}</dd>" in page
+        assert f"<dt>Role</dt><dd>{ROLE_NAMES.get(role, role.capitalize())}</dd>" in page
         if role == "organizer":
             assert browser.client.get("/manage/events").status_code == 200
+        if role == "staff":
+            assert browser.client.get("/desk").status_code == 200
+            assert browser.client.get("/manage/events").status_code == 403
+
+
+def test_demo_event_is_in_phone_mode_with_the_demo_residents_on_its_roll(app, runner):
+    result = runner.invoke(args=["voting", "demo"])
+    assert result.exit_code == 0, result.output
+    with app.app_context():
+        event = db.session.scalar(select(Event))
+        assert event.eligibility == EligibilityMode.PHONE
+        entries = db.session.scalars(select(RollEntry).order_by(RollEntry.phone_last4)).all()
+        assert [(e.name, e.birth_date, e.email) for e in entries] == [(name, born, email) for email, name, born, _m, _d in ROLL]
+        for entry, (_email, _name, _born, mobile, _dong) in zip(entries, ROLL):
+            phone = parse_phone(mobile)
+            assert (entry.phone_hmac, entry.phone_last4) == (phone.digest, mobile[-4:])  # no plain number stored
+            assert unseal_phone(entry.phone_sealed) == phone  # the sealed copy delivers personal links
+            assert entry.group == VotingGroup.RESIDENT and entry.district == "서대문구"
+        electors = db.session.scalars(select(Elector)).all()
+        assert sorted(e.roll_entry_id for e in electors) == sorted(e.id for e in entries)
+        assert {(e.kind, e.user_id, e.group) for e in electors} == {(ElectorKind.ROLL, None, VotingGroup.RESIDENT)}
+        names = {email: name for (_role, email, _password), name in zip(DEMO_ACCOUNTS, NAMES)}
+        assert all(names[email] == name for email, name, _born, _m, _d in ROLL)
+    # The output says how a resident gets to vote, and lists the roll before the logins.
+    assert f"/events/{event.id}/phone" in result.output and "SMS_BACKEND=console" in result.output
+    roll_part = result.output.split("demo roll", 1)[1].split("demo accounts", 1)[0]
+    assert all(f"{name} {born.isoformat()} {mobile}" in roll_part for _e, name, born, mobile, _d in ROLL)
+
+
+def test_a_demo_resident_confirms_the_roll_phone_with_the_console_code_and_votes(app, runner, new_web, capsys):
+    assert runner.invoke(args=["voting", "demo", "--phase", "voting"]).exit_code == 0
+    with app.app_context():
+        event = db.session.scalar(select(Event))
+        category = event.categories[0]
+        email, _name, _born, mobile, _dong = ROLL[0]
+        finalist = db.session.scalar(select(Nomination.id).join(User, User.id == Nomination.nominator_id).where(
+            Nomination.category_id == category.id, Nomination.state == NominationState.FINALIST,
+            User.email != email).order_by(Nomination.id))  # not one of their own nominations
+        event_id, category_id = event.id, category.id
+    browser = new_web()
+    assert browser.login(email, "demo-resident-2019").status_code == 302
+    assert browser.client.get(f"/categories/{category_id}/vote").status_code == 403  # not confirmed in advance
+
+    capsys.readouterr()
+    sent = browser.post(f"/events/{event_id}/phone", {"phone": mobile, "action": "send"})
+    assert sent.status_code == 200, sent.get_data(as_text=True)[:500]
+    console = capsys.readouterr().err
+    code = re.search(r"\[SMS to 010-5550-0001\][^\n]*?(?<!\d)(\d{6})(?!\d)", console).group(1)
+    confirmed = browser.post(f"/events/{event_id}/phone", {"code": code, "action": "confirm"})
+    assert confirmed.status_code == 302
+
+    with app.app_context():
+        elector = db.session.scalar(select(Elector).where(Elector.phone_hmac == parse_phone(mobile).digest))
+        user_id = db.session.scalar(select(User.id).where(User.email == email))
+        assert (elector.kind, elector.user_id) == (ElectorKind.ROLL, user_id)  # the roll's elector, now with the account
+    page = browser.post(f"/categories/{category_id}/vote", {"approvals": [str(finalist)]})
+    assert page.status_code == 200, re.findall(r'class="[^"]*error[^"]*"[^>]*>([^<]+)', page.get_data(as_text=True))
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page.get_data(as_text=True)).group(1)
+    cast = browser.client.post(f"/categories/{category_id}/vote/cast",
+                               data={"csrf_token": token, "approvals": [str(finalist)], "action": "cast"})
+    assert cast.status_code == 302 and cast.headers["Location"].endswith("/vote/receipt")
+    assert count(app, Participation, Participation.elector_id == elector.id) == 1
 
 
 def test_demo_twice_does_not_duplicate(app, runner):
     assert runner.invoke(args=["voting", "demo"]).exit_code == 0
     users, events, nominations = count(app, User), count(app, Event), count(app, Nomination)
+    roll = count(app, RollEntry), count(app, Elector)
 
     result = runner.invoke(args=["voting", "demo", "--phase", "voting"])
     assert result.exit_code == 0, result.output
     assert (count(app, User), count(app, Event), count(app, Nomination)) == (users, events, nominations)
+    assert (count(app, RollEntry), count(app, Elector)) == roll == (len(ROLL), len(ROLL))
     with app.app_context():
         event = db.session.scalar(select(Event))
         assert event.vote_opens_at < utcnow() < event.vote_closes_at

@@ -68,3 +68,40 @@ def test_simulated_ballots_respect_the_ballot_rules(app, runner):
             k = db.session.get(Category, total.category_id).max_approvals
             assert all(a.count <= total.ballots for a in total.approvals)
             assert sum(a.count for a in total.approvals) <= total.ballots * k
+
+
+def test_simulated_demo_votes_as_phone_electors_and_freezes_and_exports(app, runner, tmp_path):
+    """The demo event is in phone mode: simulated residents vote as confirmed phones, cards as walk-ins
+    bound at the desk, officials as accounts; the roll's residents have not voted; freeze and export work."""
+    from voting.electors.models import CardBinding, EligibilityMode, Elector, ElectorKind
+    from voting.events.models import Event
+
+    assert runner.invoke(args=["voting", "demo", "--ballots", "50", "--seed", "7"]).exit_code == 0
+    with app.app_context():
+        event = db.session.scalar(select(Event))
+        assert event.eligibility == EligibilityMode.PHONE
+        kinds = dict(db.session.execute(select(Elector.kind, func.count()).group_by(Elector.kind)).all())
+        # 50 a category: 28 residents online, 10 cards, 7 officials; the 3 demo residents on the roll
+        assert kinds == {ElectorKind.PHONE: 38, ElectorKind.ACCOUNT: 7, ElectorKind.ROLL: 3}
+        assert db.session.scalar(select(func.count()).select_from(CardBinding)) == 10
+        rows = db.session.execute(
+            select(Participation.channel, Participation.group, Elector.kind, Elector.user_id.is_not(None),
+                   func.count()).join(Elector, Elector.id == Participation.elector_id)
+            .group_by(Participation.channel, Participation.group, Elector.kind, Elector.user_id.is_not(None))
+        ).all()
+        assert {(c.value, g.value, k.value, has_account, n) for c, g, k, has_account, n in rows} == {
+            ("online", "resident", "phone", True, 2 * 28),
+            ("onsite", "resident", "phone", False, 2 * 10),
+            ("online", "official", "account", True, 2 * 7),
+        }
+        event_id = event.id
+
+    frozen = runner.invoke(args=["voting", "freeze", str(event_id)])
+    assert frozen.exit_code == 0, frozen.output
+    bundle = tmp_path / "bundle.json"
+    assert runner.invoke(args=["voting", "export", str(event_id), "--format", "bundle", "--out", str(bundle)]).exit_code == 0
+    checked = runner.invoke(args=["voting", "verify-bundle", str(bundle)])
+    assert checked.exit_code == 0 and "recomputes to its results: 2 categories" in checked.output
+    archive = tmp_path / "results.zip"
+    assert runner.invoke(args=["voting", "export", str(event_id), "--format", "zip", "--out", str(archive)]).exit_code == 0
+    assert archive.stat().st_size > 0

@@ -58,7 +58,7 @@ def list_events():
 def demo(phase, if_empty, ballots, seed):
     """Builds a demo event from the source documents, with an account for every role."""
     from voting.accounts.models import User
-    from voting.demo import DEMO_ACCOUNTS, build_demo
+    from voting.demo import DEMO_ACCOUNTS, build_demo, demo_event
     from voting.events.models import Event
     from voting.events.operations import NotAllowed
 
@@ -80,6 +80,7 @@ def demo(phase, if_empty, ballots, seed):
                 raise click.ClickException(exc.message) from exc
             db.session.commit()
             click.echo(f"{ballots} simulated ballots per category (seed {seed}) and judge sheets added")
+    _print_demo_roll(demo_event())
     emails = [email for _role, email, _password in DEMO_ACCOUNTS]
     existing = set(db.session.scalars(select(User.email).where(User.email.in_(emails))))
     accounts = [account for account in DEMO_ACCOUNTS if account[1] in existing]
@@ -89,6 +90,25 @@ def demo(phase, if_empty, ballots, seed):
     click.echo("demo accounts (role, email, password):")
     for role, email, password in accounts:
         click.echo(f"  {role:<10} {email:<32} {password}")
+
+
+def _print_demo_roll(event):
+    """How the demo residents become electors: the phone (or roll) step, and the demo roll's numbers."""
+    from voting.demo import ROLL
+    from voting.electors.models import EligibilityMode, RollEntry
+
+    if event is None or event.eligibility == EligibilityMode.OPEN:
+        return
+    on_roll = set(db.session.scalars(select(RollEntry.name).where(RollEntry.event_id == event.id)))
+    step = "confirms a mobile phone at /events/{}/phone" if event.eligibility == EligibilityMode.PHONE \
+        else "claims their roll entry at /events/{}/claim"
+    click.echo(f"eligibility: {event.eligibility.value} mode: a resident {step.format(event.id)}; the SMS code is printed "
+               "on the server's console (SMS_BACKEND=console, the development default). Staff check people in at /desk.")
+    rows = [row for row in ROLL if row[1] in on_roll]
+    if rows:
+        click.echo("demo roll (name, date of birth, mobile):")
+        for _email, name, born, mobile, _dong in rows:
+            click.echo(f"  {name} {born.isoformat()} {mobile}")
 
 
 @cli.command("verify-audit")

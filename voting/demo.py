@@ -2,13 +2,21 @@
 
 The windows are placed around today so that each phase can be tried at once.
 Running it twice leaves one demo event and one set of accounts.
+
+The event is in ``phone`` mode: one person votes once, after confirming a mobile phone
+with an SMS code (printed on the server's console in development). Its roll (명부) holds
+the demo residents with demo mobile numbers: confirming one of them (online, or at the
+check-in desk of the staff account) finds that entry, and an organizer who switches the
+event to ``roll`` mode before voting opens can try roll claims and personal links with
+them. No resident is confirmed in advance: that is the first thing a newcomer tries.
 """
-from datetime import timedelta
+from datetime import date, timedelta
 
 from sqlalchemy import select
 
-from voting.accounts.models import Role, User
+from voting.accounts.models import Role, User, VotingGroup
 from voting.database import utcnow
+from voting.electors.models import EligibilityMode, Elector, ElectorKind, RollEntry
 from voting.events.models import (
     AwardTier,
     Category,
@@ -20,6 +28,7 @@ from voting.events.models import (
     Field,
 )
 from voting.extensions import db
+from voting.identity import parse_phone, seal_phone
 from voting.nominations.models import CONSENT_VERSION, Nomination, NominationState
 
 EVENT_NAME = "2019 협치 성과 공유 파티"
@@ -36,8 +45,18 @@ DEMO_ACCOUNTS = [
     ("judge", "judge1@demo.seodaemun.example", "demo-judge-2019"),
     ("judge", "judge2@demo.seodaemun.example", "demo-judge-2019"),
     ("judge", "judge3@demo.seodaemun.example", "demo-judge-2019"),
+    ("staff", "staff1@demo.seodaemun.example", "demo-staff-2019"),
 ]
-NAMES = ["협치지원팀장", "김서연", "이준호", "박지민", "최민수", "정다은", "한지우", "오세훈", "윤하늘"]
+NAMES = ["협치지원팀장", "김서연", "이준호", "박지민", "최민수", "정다은", "한지우", "오세훈", "윤하늘", "강민지"]
+ELIGIBILITY = EligibilityMode.PHONE
+DISTRICT = "서대문구"
+# The demo residents on the roll: (email of their account, name, date of birth, mobile, dong).
+# 010-5550-xxxx: demo numbers; in development the "SMS" goes to the server's console.
+ROLL = [
+    ("resident1@demo.seodaemun.example", "김서연", date(1952, 4, 11), "010-5550-0001", "연희동"),
+    ("resident2@demo.seodaemun.example", "이준호", date(1948, 9, 23), "010-5550-0002", "홍제동"),
+    ("resident3@demo.seodaemun.example", "박지민", date(1961, 1, 30), "010-5550-0003", "북가좌동"),
+]
 OFFICIAL_DEPARTMENTS = {"official1@demo.seodaemun.example": "협치지원팀", "official2@demo.seodaemun.example": "환경과"}
 
 # (title, field, department, summary)
@@ -107,6 +126,29 @@ def _criteria():
     ]
 
 
+def _roll(event):
+    """The demo residents on the event's roll, made as the roll import makes it: an entry (the phone
+    only as its HMAC, its last four digits and a sealed copy for personal links) and its roll
+    elector each, with no account attached: a resident confirms their own phone."""
+    for email, name, born, mobile, dong in ROLL:
+        phone = parse_phone(mobile)
+        known = select(RollEntry.id).where(RollEntry.event_id == event.id, RollEntry.phone_hmac == phone.digest)
+        if db.session.scalar(known) is not None:
+            continue
+        entry = RollEntry(event_id=event.id, name=name, birth_date=born, phone_hmac=phone.digest, phone_last4=phone.last4,
+                          phone_sealed=seal_phone(phone), email=email, district=DISTRICT, dong=dong,
+                          group=VotingGroup.RESIDENT)
+        db.session.add(entry)
+        db.session.flush()
+        db.session.add(Elector(event_id=event.id, group=VotingGroup.RESIDENT, kind=ElectorKind.ROLL,
+                               phone_hmac=phone.digest, phone_last4=phone.last4, roll_entry_id=entry.id))
+    db.session.flush()
+
+
+def demo_event():
+    return db.session.scalar(select(Event).where(Event.name == EVENT_NAME))
+
+
 def build_demo(phase="nominating"):
     users = _accounts()
     departments = {}
@@ -115,7 +157,7 @@ def build_demo(phase="nominating"):
         db.session.add(department)
         departments[name] = department
 
-    event = db.session.scalar(select(Event).where(Event.name == EVENT_NAME))
+    event = demo_event()
     if event is not None:
         if not event.is_locked:
             _set_windows(event, phase)
@@ -126,6 +168,7 @@ def build_demo(phase="nominating"):
         name=EVENT_NAME,
         year=2019,
         state=EventState.OPEN,
+        eligibility=ELIGIBILITY,
         description="민과 관이 함께 뽑는 협치 우수사례와 협치적인 인물. 서대문구청 강당, 12월 13일.",
     )
     _set_windows(event, phase)
@@ -173,4 +216,5 @@ def build_demo(phase="nominating"):
             title=title, summary=summary, description=summary, field=fields[field],
         ))
     db.session.flush()
+    _roll(event)
     return event

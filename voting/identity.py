@@ -7,6 +7,7 @@ last four digits for staff to read aloud. The one exception is the roll: an entr
 its number sealed (PyNaCl ``SecretBox`` under a key derived from ``IDENTITY_KEY``) only
 so that its personal link can be delivered, and the purge destroys it with the roll.
 """
+import functools
 import hashlib
 import hmac
 import secrets
@@ -54,7 +55,7 @@ def parse_phone(typed):
         number = phonenumbers.parse(text, "KR")
     except phonenumbers.NumberParseException as exc:
         raise InvalidPhone(text) from exc
-    if not phonenumbers.is_valid_number(number):
+    if number.country_code != 82 or not phonenumbers.is_valid_number(number):
         raise InvalidPhone(text)
     kind = phonenumbers.number_type(number)
     if kind not in (phonenumbers.PhoneNumberType.MOBILE, phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE):
@@ -71,8 +72,13 @@ def _identity_key():
 
 def _derived_key(purpose, size=32):
     """A key for one purpose, so that no two uses of IDENTITY_KEY share a key (BLAKE2b as a PRF)."""
+    return _derive(_identity_key(), purpose, size)
+
+
+@functools.lru_cache(maxsize=32)
+def _derive(identity_key, purpose, size):
     return nacl.hash.blake2b(
-        purpose.encode("ascii"), key=hashlib.sha256(_identity_key()).digest(), digest_size=size,
+        purpose.encode("ascii"), key=hashlib.sha256(identity_key).digest(), digest_size=size,
         encoder=nacl.encoding.RawEncoder,
     )
 

@@ -6,6 +6,10 @@
   ``SMS_WEBHOOK_SECRET`` in the ``X-Voting-Signature`` header (``sha256=<hex>`` of the
   exact body), with a timestamp in the body so that a gateway can refuse replays. Any
   SMS gateway can sit behind a small adapter that checks the signature.
+- ``solapi``: SOLAPI (CoolSMS, a Korean provider) through its official SDK, the ``solapi``
+  package, with ``SOLAPI_API_KEY``, ``SOLAPI_API_SECRET`` and ``SMS_SENDER`` (a sender
+  number registered with SOLAPI). ``SOLAPI_BASE_URL`` points the SDK elsewhere (the tests
+  point it at a local server); unset, it talks to SOLAPI itself.
 
 A failed send raises SmsNotSent; the caller tells the person and keeps what was saved.
 Messages are never written to the application log: they hold codes and links.
@@ -13,6 +17,7 @@ Messages are never written to the application log: they hold codes and links.
 import hashlib
 import hmac
 import json
+import re
 import sys
 import time
 import urllib.error
@@ -22,6 +27,7 @@ import uuid
 from flask import current_app
 
 SIGNATURE_HEADER = "X-Voting-Signature"
+ERROR_CODE = re.compile(r"[A-Za-z][A-Za-z0-9_.-]{0,59}")
 
 
 class SmsNotSent(Exception):
@@ -59,7 +65,28 @@ def _webhook(config, phone, text):
         raise SmsNotSent(f"the gateway could not be reached: {exc}") from exc
 
 
-BACKENDS = {"console": _console, "webhook": _webhook}
+def _solapi(config, phone, text):
+    key, secret, sender = config.get("SOLAPI_API_KEY"), config.get("SOLAPI_API_SECRET"), config.get("SMS_SENDER")
+    if not key or not secret or not sender:
+        raise SmsNotSent("SOLAPI_API_KEY, SOLAPI_API_SECRET and SMS_SENDER must be set for the solapi backend")
+    from solapi import SolapiMessageService
+    from solapi.model import RequestMessage
+
+    service = SolapiMessageService(api_key=key, api_secret=secret)
+    if config.get("SOLAPI_BASE_URL"):
+        # The SDK keeps its API address in this attribute and builds every request's URL from it.
+        service.base_url = config["SOLAPI_BASE_URL"].rstrip("/")
+    try:
+        service.send(RequestMessage(from_=sender, to=phone.national, text=text))
+    except Exception as exc:  # the SDK raises bare Exception for HTTP errors, its own for refused messages
+        # Only the error's kind and SOLAPI's error code ("InvalidApiKey"): its text may repeat the request.
+        first = exc.args[0] if exc.args and isinstance(exc.args[0], str) else ""
+        reason = first if ERROR_CODE.fullmatch(first) else ""
+        detail = " ".join(part for part in (type(exc).__name__, reason) if part)
+        raise SmsNotSent(f"SOLAPI did not take the message ({detail})") from exc
+
+
+BACKENDS = {"console": _console, "webhook": _webhook, "solapi": _solapi}
 
 
 def send_sms(phone, text, config=None):

@@ -125,6 +125,7 @@ def upgrade():
     )
     with op.batch_alter_table('roll_entries', schema=None) as batch_op:
         batch_op.create_index('ix_roll_entries_event_name', ['event_id', 'name'], unique=False)
+        batch_op.create_index('ix_roll_entries_event_last4', ['event_id', 'phone_last4'], unique=False)
 
     op.create_table('sms_challenges',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -254,7 +255,9 @@ def downgrade():
         batch_op.create_unique_constraint('uq_participations_category_code', ['category_id', 'code_id'])
         batch_op.create_check_constraint('one_voter', '(user_id IS NULL) <> (code_id IS NULL)')
 
-    op.execute("DELETE FROM users WHERE role = 'staff'")
+    # The old roles have no staff. The audit log names staff for what they did at the desk, and
+    # it is never changed: they stay, disabled (they cannot sign in), in the least role.
+    op.execute(sa.text("UPDATE users SET role = 'resident', is_enabled = :off WHERE role = 'staff'").bindparams(off=False))
     with op.batch_alter_table('users', schema=None) as batch_op:
         batch_op.alter_column('role', existing_type=NEW_ROLE, type_=OLD_ROLE, existing_nullable=False)
 
@@ -283,6 +286,7 @@ def downgrade():
 
     op.drop_table('sms_challenges')
     with op.batch_alter_table('roll_entries', schema=None) as batch_op:
+        batch_op.drop_index('ix_roll_entries_event_last4')
         batch_op.drop_index('ix_roll_entries_event_name')
 
     op.drop_table('roll_entries')

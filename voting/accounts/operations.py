@@ -25,7 +25,7 @@ def _dummy_hash():
         _dummy_hashes[method] = generate_password_hash("not-a-real-password", method=method)
     return _dummy_hashes[method]
 
-INVITABLE_ROLES = (Role.OFFICIAL, Role.JUDGE)
+INVITABLE_ROLES = (Role.OFFICIAL, Role.JUDGE, Role.STAFF)
 CSV_MAX_ROWS = 2000
 
 

@@ -7,6 +7,7 @@ from flask_login import current_user, login_required, login_user, logout_user
 from voting.accounts import operations
 from voting.accounts.forms import EmptyForm, ForgotPasswordForm, LanguageForm, LoginForm, NewPasswordForm, SignupForm
 from voting.accounts.models import Role
+from voting.electors.phone import account_summary
 from voting.extensions import db, limiter
 from voting.mail import recipient_locale, send_mail
 from voting.navigation import redirect_back, safe_next
@@ -106,7 +107,7 @@ def login():
         else:
             _start_session(user, remember=form.remember.data)
             flash(_("Welcome, %(name)s.", name=user.name), "success")
-            return redirect(safe_next(form.next.data))
+            return redirect(safe_next(form.next.data, "desk.index" if user.role == Role.STAFF else "public.home"))
     return render_template("accounts/login.html", form=form)
 
 
@@ -184,7 +185,7 @@ def accept_invitation(token):
 @bp.route("/account")
 @login_required
 def account():
-    return render_template("accounts/account.html", resend_form=EmptyForm())
+    return render_template("accounts/account.html", resend_form=EmptyForm(), electors=account_summary(current_user))
 
 
 @bp.route("/language", methods=["POST"])

@@ -7,7 +7,8 @@ from wtforms.validators import Email
 from voting.accounts.models import Role
 from voting.forms import max_length, options, required, strip_text, text_field
 
-ROLE_CHOICES = options([(Role.OFFICIAL.value, _l("Official")), (Role.JUDGE.value, _l("Judge"))])
+ROLE_CHOICES = options([(Role.OFFICIAL.value, _l("Official")), (Role.JUDGE.value, _l("Judge")),
+                        (Role.STAFF.value, _l("Event staff"))])
 
 
 class InviteForm(FlaskForm):

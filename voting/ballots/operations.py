@@ -153,15 +153,18 @@ def check_choices(category, voter, nomination_ids):
     return [chosen[i] for i in ids]
 
 
-def ensure_may_vote(category, voter, now=None):
+def ensure_may_vote(category, voter, now=None, known_elector_id=None):
     """Raises unless this voter may vote in the category now; returns the elector's id, or None
-    where casting will make the elector (an account or a card in open mode)."""
+    where casting will make the elector (an account or a card in open mode).
+
+    known_elector_id: the voter's elector when already found (electors.elector_id_before_lock).
+    """
     ensure_unlocked(category.event)
     if voter.user is not None and voter.user.voting_group is None:
         raise NotAllowed(_("Judges, staff and organizers do not vote."))
     if voter.code is not None and voter.code.batch.is_revoked:
         raise NotAllowed(_("This code was withdrawn by the organizers."))
-    elector_id = electors.find_elector_id(category.event, voter)
+    elector_id = known_elector_id if known_elector_id is not None else electors.find_elector_id(category.event, voter)
     electors.check_eligible(category.event, voter, elector_id)
     if not voting_open_for(category, voter, now):
         if voter.code is not None:
@@ -299,8 +302,10 @@ def record_ballot(category_id, voter, nomination_ids):
     receipt = codes.random_code(codes.RECEIPT_LENGTH)  # before the lock: it is held as briefly as can be
     ballot = {"id": random_ballot_id(), "category_id": category_id, "voting_group": voter.group,
               "channel": voter.channel, "receipt_hash": codes.receipt_hash(receipt)}
+    known = electors.elector_id_before_lock(category_id, voter)  # a read: kept out of the locked time
     category = hold_category(category_id)
-    elector_id = ensure_may_vote(category, voter)  # the event open, the window or a session open, the voter eligible
+    # The event open, the window or a session open, the voter eligible:
+    elector_id = ensure_may_vote(category, voter, known_elector_id=known)
     check_count(category, nomination_ids)
     if elector_id is None:
         elector_id = electors.make_elector(category.event, voter)

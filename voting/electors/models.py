@@ -82,6 +82,7 @@ class RollEntry(db.Model):
     __table_args__ = (
         UniqueConstraint("event_id", "phone_hmac", name="uq_roll_entries_event_phone"),
         Index("ix_roll_entries_event_name", "event_id", "name"),
+        Index("ix_roll_entries_event_last4", "event_id", "phone_last4"),  # found by the last four digits
     )
 
 

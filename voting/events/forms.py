@@ -1,11 +1,12 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, DateTimeLocalField, FieldList, FormField, HiddenField, IntegerField, RadioField, SelectField
-from wtforms.validators import InputRequired, Optional, ValidationError
+from wtforms.validators import InputRequired, Optional, StopValidation, ValidationError
 
+from voting.electors.models import EligibilityMode
 from voting.events.models import CategoryKind, EventState, JudgeAggregation, TIE_BREAK_KEYS, VoteNormalization
 from voting.forms import NumberRangeIfRead, TranslatedForm, options, required, text_area, text_field
-from voting.labels import TIE_BREAK_LABELS
+from voting.labels import ELIGIBILITY_NAMES, TIE_BREAK_LABELS
 
 # The first is what a date picker sends and what the form shows; the second is what people type in a plain text box.
 DATETIME_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"]
@@ -34,6 +35,30 @@ def _number(label, low, high, *, optional=False, **kwargs):
     )
 
 
+class KeepWhenNotSent:
+    """A field the request does not carry at all keeps the value it was given (the stored one, or
+    its default); one that is sent but empty goes on to the next validator. A disabled input is
+    not sent, and older forms without the field keep working."""
+
+    def __call__(self, form, field):
+        if not field.raw_data:
+            field.errors = []
+            raise StopValidation()
+
+
+def _value(choice):
+    """An enum's stored value, a posted string as it is."""
+    return getattr(choice, "value", choice)
+
+
+# One plain line under each mode of the event form, for the organizers.
+ELIGIBILITY_HINTS = {
+    EligibilityMode.OPEN.value: _l("Every account with a confirmed email address votes. Simple, but one person can make several accounts."),
+    EligibilityMode.PHONE.value: _l("Residents confirm a mobile phone with a code sent by SMS. One phone votes once, however many accounts."),
+    EligibilityMode.ROLL.value: _l("Only the people on the roll (명부) you import vote, once each. They find their entry or get a personal link."),
+}
+RETENTION_DEFAULT = 6
+
 WINDOWS = (
     ("nominate_opens_at", "nominate_closes_at", _l("The nominating window must close after it opens.")),
     ("vote_opens_at", "vote_closes_at", _l("The voting window must close after it opens.")),
@@ -51,6 +76,28 @@ class EventForm(FlaskForm):
     vote_closes_at = _datetime(_l("Voting closes"))
     judge_opens_at = _datetime(_l("Judging opens"))
     judge_closes_at = _datetime(_l("Judging closes"))
+    eligibility = RadioField(
+        _l("Who may vote"),
+        choices=options([(mode.value, ELIGIBILITY_NAMES[mode.value]) for mode in EligibilityMode]),
+        coerce=_value,
+        default=EligibilityMode.OPEN.value,
+        validators=[KeepWhenNotSent(), required(_l("Choose who may vote."))],
+    )
+    retention_months = IntegerField(
+        _l("Keep personal data for (months)"),
+        default=RETENTION_DEFAULT,
+        validators=[
+            KeepWhenNotSent(),
+            InputRequired(message=_l("Enter a whole number.")),
+            NumberRangeIfRead(min=1, max=60, message=_l("Enter a number from %(min)d to %(max)d.", min=1, max=60)),
+        ],
+        description=_l("How many months after the results are published the voters' personal data is kept; then it is destroyed. From 1 to 60."),
+    )
+
+    ELIGIBILITY_HINTS = ELIGIBILITY_HINTS
+    # Why the mode can no longer change (voting.events.operations.eligibility_lock), or None:
+    # the template then shows the mode disabled, with this reason.
+    eligibility_locked = None
 
     def validate(self, extra_validators=None):
         valid = super().validate(extra_validators)

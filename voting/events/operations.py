@@ -16,7 +16,8 @@ from voting.events.models import (
     VoteNormalization,
 )
 from voting.audit import operations as audit
-from voting.database import begin_write
+from voting.database import begin_write, utcnow
+from voting.electors.models import EligibilityMode
 from voting.extensions import db
 from voting.i18n import from_seoul_naive
 
@@ -71,25 +72,77 @@ def apply_event_form(event, form):
     event.name = form.name.data
     event.year = form.year.data
     event.description = form.description.data or ""
+    event.retention_months = form.retention_months.data
     for name in EVENT_WINDOW_FIELDS:
         setattr(event, name, from_seoul_naive(getattr(form, name).data))
 
 
+def eligibility_lock(event, now=None):
+    """Why the event's eligibility mode can no longer change, or None while it still can.
+
+    The mode says who the electors are, so it is fixed once voting has opened (the stored
+    vote_opens_at has passed) or anyone has voted in the event by any channel.
+    """
+    from voting.ballots.models import Participation
+
+    if event.id is None:
+        return None
+    if event.voting.has_started(now or utcnow()):
+        return _("Voting has opened, so who may vote can no longer be changed.")
+    voted = db.session.scalar(
+        select(Participation.id).join(Category, Category.id == Participation.category_id)
+        .where(Category.event_id == event.id).limit(1)
+    )
+    if voted is not None:
+        return _("Someone has already voted in this event, so who may vote can no longer be changed.")
+    return None
+
+
+def _change_eligibility(event, mode):
+    """Sets the mode, or raises NotAllowed when it is locked. The event row is locked first, so
+    a ballot being cast either commits before the check (and is seen) or waits for the change."""
+    begin_write(db.session)
+    db.session.execute(select(Event.id).where(Event.id == event.id).with_for_update())
+    db.session.refresh(event, ["vote_opens_at", "eligibility"])
+    previous = EligibilityMode(event.eligibility)
+    if mode == previous:
+        return
+    reason = eligibility_lock(event)
+    if reason:
+        raise NotAllowed(reason)
+    event.eligibility = mode
+    db.session.flush()
+    audit.record("event.eligibility", event_id=event.id, details={"from": previous.value, "to": mode.value})
+
+
 def create_event(form):
-    event = Event(state=EventState.DRAFT)
+    event = Event(state=EventState.DRAFT, eligibility=EligibilityMode(form.eligibility.data))
     apply_event_form(event, form)
     db.session.add(event)
     db.session.flush()
-    audit.record("event.create", event_id=event.id, details={"name": event.name})
+    audit.record("event.create", event_id=event.id, details={
+        "name": event.name, "eligibility": event.eligibility.value, "retention_months": event.retention_months})
     return event
 
 
 def update_event(event, form):
+    """Saves the form; returns why the eligibility mode was left as it was, or None.
+
+    A refused mode change does not refuse the rest: the other fields are saved.
+    """
     ensure_unlocked(event)
+    refused = None
+    mode = EligibilityMode(form.eligibility.data)
+    if mode != event.eligibility:
+        try:
+            _change_eligibility(event, mode)
+        except NotAllowed as exc:
+            refused = exc.message
     apply_event_form(event, form)
     db.session.flush()
-    audit.record("event.update", event_id=event.id, details={"name": event.name})
-    return event
+    audit.record("event.update", event_id=event.id,
+                 details={"name": event.name, "retention_months": event.retention_months})
+    return refused
 
 
 def change_event_state(event, new_state):

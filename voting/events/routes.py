@@ -61,11 +61,15 @@ def show_event(event_id):
 def edit_event(event_id):
     event = db.get_or_404(Event, event_id)
     form = EventForm(obj=event)
+    form.eligibility_locked = operations.eligibility_lock(event)
     if not form.is_submitted():
         for name in operations.EVENT_WINDOW_FIELDS:
             getattr(form, name).data = to_seoul(getattr(event, name)).replace(tzinfo=None)
     if form.validate_on_submit():
-        if attempt(lambda: operations.update_event(event, form), _("The event was saved.")) is not REFUSED:
+        refused = attempt(lambda: operations.update_event(event, form), _("The event was saved."))
+        if refused is not REFUSED:
+            if refused:
+                flash(_("Who may vote was not changed; the rest was saved. %(reason)s", reason=refused), "error")
             return redirect(url_for("events.show_event", event_id=event.id))
     return render_template("events/event_form.html", form=form, event=event)
 
