@@ -45,7 +45,7 @@ def seed(app, ballots, rng, tiers=lambda c: (("대상", 1), ("우수상", 3)), p
     from voting.nominations.models import Nomination, NominationState
 
     now = utcnow()
-    event = Event(name="집계 벤치마크", year=2019, state=EventState.CLOSED,
+    event = Event(name="집계 벤치마크", year=2019, state=EventState.CLOSED, sealed=False,
                   nominate_opens_at=now - timedelta(days=60), nominate_closes_at=now - timedelta(days=40),
                   vote_opens_at=now - timedelta(days=30), vote_closes_at=now - timedelta(days=2),
                   judge_opens_at=now - timedelta(days=30), judge_closes_at=now - timedelta(days=1))

@@ -62,9 +62,12 @@ def set_phase(event, phase):
     event.judge_opens_at, event.judge_closes_at = now + timedelta(days=j0), now + timedelta(days=j1)
 
 
-def event(*, name=None, state="open", phase="nominating", departments=("협치지원팀", "환경과"), eligibility="open"):
+def event(*, name=None, state="open", phase="nominating", departments=("협치지원팀", "환경과"), eligibility="open",
+          sealed=False):
+    """An event with two categories. Unsealed unless asked: tests of the sealed box use
+    tests.sealing_helpers, which also holds its key ceremony."""
     record = Event(name=name or f"2019 협치 성과 공유 파티 {next(_sequence)}", year=2019, state=EventState(state),
-                   eligibility=EligibilityMode(eligibility))
+                   eligibility=EligibilityMode(eligibility), sealed=sealed)
     set_phase(record, phase)
     record.fields = [Field(name=n, position=i) for i, n in enumerate(["경제산업", "교육문화", "기후환경"])]
     record.categories = [

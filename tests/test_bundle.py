@@ -14,6 +14,7 @@ from tests.results_helpers import EXPECTED, freeze, hand_made_event, tie_event
 from voting.accounts.models import User
 from voting.ballots.models import Ballot, Participation
 from voting.extensions import db
+from voting.sealing.models import Receipt
 from voting.results import scoring
 from voting.results.bundle import ballot_key
 from voting.results.models import ResultSnapshot
@@ -118,7 +119,7 @@ def test_ballots_carry_no_voter_or_receipt_and_judges_are_pseudonyms(app, runner
     bundle = json.loads(data)
     text = data.decode("utf-8")
     with app.app_context():
-        receipts = sorted(db.session.scalars(select(Ballot.receipt_hash)))
+        receipts = sorted(db.session.scalars(select(Receipt.receipt_hash)))
         users = db.session.scalars(select(User)).all()
         participations = db.session.scalars(select(Participation)).all()
         assert len(participations) == len(receipts) == 11  # 5 + 4 online, 2 on-site

@@ -21,6 +21,7 @@ from voting.ballots.models import Ballot, Channel
 from voting.events.models import Event, EventState
 from voting.events.operations import change_event_state
 from voting.extensions import db
+from voting.sealing.models import Receipt
 from voting.results import operations as results
 
 COUNTED_LIVE = "Yes. A ballot with this receipt is counted in {event}."
@@ -101,9 +102,9 @@ def test_after_freezing_the_answer_comes_from_the_frozen_list(app, web, login_as
     assert "frozen results" in answer and LIST_LATER in answer
     assert NOT_FROZEN_YET not in answer
     assert 'id="receipt-sha256"' not in answer and "bundle.json" not in answer, "nothing published yet"
-    # The answer no longer depends on the ballots table: the row gone, the frozen list still counts it.
+    # The answer no longer depends on the receipts table: the row gone, the frozen list still counts it.
     with app.app_context():
-        db.session.execute(delete(Ballot).where(Ballot.receipt_hash == sha256_of_receipt(receipt)))
+        db.session.execute(delete(Receipt).where(Receipt.receipt_hash == sha256_of_receipt(receipt)))
         db.session.commit()
     answer, _html = check(app, receipt)
     assert COUNTED_FROZEN.format(event=event_name(app, event_id)) in answer
@@ -133,8 +134,7 @@ def test_a_ballot_missing_from_the_frozen_list_is_reported_as_not_in_the_frozen_
     close_and_freeze(app, event_id)
     planted = "ABCD-EFGH-JKMN-PQRS"
     with app.app_context():  # written behind the app's back, after the freeze
-        db.session.add(Ballot(category_id=category_id, group=VotingGroup.RESIDENT, channel=Channel.ONLINE,
-                              receipt_hash=sha256_of_receipt(planted)))
+        db.session.add(Receipt(category_id=category_id, receipt_hash=sha256_of_receipt(planted)))
         db.session.commit()
     answer, _html = check(app, planted)
     assert NOT_IN_FROZEN.format(event=event_name(app, event_id)) in answer
@@ -196,4 +196,4 @@ def test_a_code_that_only_looks_like_a_receipt_of_a_frozen_event_is_not_found(ap
     with app.app_context():
         frozen_hashes = json.loads(results.snapshot_of(db.session.get(Event, event_id)).canonical_json)["receipt_hashes"]
         assert sha256_of_receipt(changed) not in frozen_hashes
-        assert db.session.scalar(select(Ballot.id).where(Ballot.receipt_hash == sha256_of_receipt(changed))) is None
+        assert db.session.scalar(select(Receipt.category_id).where(Receipt.receipt_hash == sha256_of_receipt(changed))) is None

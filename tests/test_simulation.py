@@ -3,6 +3,7 @@ from sqlalchemy import func, select
 
 from voting.ballots.models import Ballot, BallotApproval, PaperTotal, Participation
 from voting.extensions import db
+from voting.sealing.models import Receipt
 from voting.judging.models import ScoreSheet, SheetScore, SheetStatus
 
 from tests.conftest import _empty_all_tables
@@ -11,8 +12,8 @@ from tests.conftest import _empty_all_tables
 def snapshot(app):
     with app.app_context():
         return {
-            "receipts": sorted(db.session.scalars(select(Ballot.receipt_hash))),
-            "approvals": sorted(db.session.execute(select(Ballot.receipt_hash, BallotApproval.nomination_id)
+            "receipts": sorted(db.session.scalars(select(Receipt.receipt_hash))),
+            "approvals": sorted(db.session.execute(select(Ballot.id, BallotApproval.nomination_id)
                                                    .join(Ballot, Ballot.id == BallotApproval.ballot_id)).all()),
             "paper": sorted(db.session.execute(select(PaperTotal.category_id, PaperTotal.group, PaperTotal.ballots)).all()),
             "scores": sorted(db.session.execute(select(ScoreSheet.judge_id, ScoreSheet.nomination_id, SheetScore.criterion_id,

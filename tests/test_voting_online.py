@@ -63,7 +63,7 @@ def test_ballot_content_has_no_voter_and_no_time(app):
         ballot_columns = {c["name"] for c in inspect(db.engine).get_columns("ballots")}
         approval_columns = {c["name"] for c in inspect(db.engine).get_columns("ballot_approvals")}
         participation_columns = {c["name"] for c in inspect(db.engine).get_columns("participations")}
-    assert ballot_columns == {"id", "category_id", "voting_group", "channel", "receipt_hash"}
+    assert ballot_columns == {"id", "category_id", "voting_group", "channel"}
     assert approval_columns == {"ballot_id", "nomination_id", "category_id", "voting_group", "channel", "opens_ballot"}
     assert "ballot_id" not in participation_columns and "nomination_id" not in participation_columns
 

@@ -8,6 +8,7 @@ from sqlalchemy import func, select
 from voting.ballots import codes
 from voting.ballots.models import Ballot, Participation
 from voting.extensions import db
+from voting.sealing.models import Receipt
 
 from tests import factories
 from tests.http import Session
@@ -141,7 +142,7 @@ def test_ballots_that_got_a_success_survive_sigkill(app, gunicorn_server):
 
     gunicorn_server.start()
     with app.app_context():
-        stored = set(db.session.scalars(select(Ballot.receipt_hash)))
+        stored = set(db.session.scalars(select(Receipt.receipt_hash)))
         ballots = db.session.scalar(select(func.count()).select_from(Ballot))
         assert ballots == db.session.scalar(select(func.count()).select_from(Participation)), (
             "every participation has its ballot and no ballot lacks one"

@@ -93,9 +93,10 @@ def register_blueprints(app):
     from voting.projector.routes import bp as projector
     from voting.public.routes import bp as public
     from voting.results.routes import bp as results
+    from voting.sealing.routes import bp as sealing
 
     for blueprint in (public, accounts, events, nominations, admin, ballots, voting_admin, judging, results,
-                      exports, certificates, dayof, projector, electors, roll, links, desk, privacy):
+                      exports, certificates, dayof, projector, electors, roll, links, desk, privacy, sealing):
         app.register_blueprint(blueprint)
 
 

@@ -1,5 +1,6 @@
 """Command-line tools: ``flask --app wsgi voting <command>``."""
 import click
+from flask import current_app
 from flask.cli import AppGroup
 from sqlalchemy import select
 
@@ -58,7 +59,7 @@ def list_events():
 def demo(phase, if_empty, ballots, seed):
     """Builds a demo event from the source documents, with an account for every role."""
     from voting.accounts.models import User
-    from voting.demo import DEMO_ACCOUNTS, build_demo, demo_event
+    from voting.demo import DEMO_ACCOUNTS, build_demo, demo_event, seal_demo_box
     from voting.events.models import Event
     from voting.events.operations import NotAllowed
 
@@ -69,17 +70,28 @@ def demo(phase, if_empty, ballots, seed):
         event = build_demo(phase)
         db.session.commit()
         click.echo(f"demo event {event.id}: {event.name} ({phase})")
+        organizer = db.session.scalar(select(User).where(User.email == DEMO_ACCOUNTS[0][1]))
+        shares_path = seal_demo_box(event, organizer, current_app.instance_path)
+        db.session.commit()
+        if shares_path:
+            click.echo(f"its ballots are sealed; the demo trustees' shares are in {shares_path} "
+                       f"(open the box with: flask --app wsgi voting open-box {event.id} --shares-file {shares_path})")
         if ballots:
+            from voting.events.models import EventState
+            from voting.sealing.operations import move_event
             from voting.simulation import simulate
 
-            organizer = db.session.scalar(select(User).where(User.email == DEMO_ACCOUNTS[0][1]))
             try:
                 simulate(event, ballots, seed, organizer)
+                if event.sealed and event.state == EventState.OPEN:
+                    move_event(event, EventState.CLOSED, organizer)  # voting is over: the box is committed
             except NotAllowed as exc:
                 db.session.rollback()
                 raise click.ClickException(exc.message) from exc
             db.session.commit()
             click.echo(f"{ballots} simulated ballots per category (seed {seed}) and judge sheets added")
+            if event.sealed:
+                click.echo(f"the event is closed and its box committed; open it with the shares file, then freeze")
     _print_demo_roll(demo_event())
     emails = [email for _role, email, _password in DEMO_ACCOUNTS]
     existing = set(db.session.scalars(select(User.email).where(User.email.in_(emails))))
@@ -207,9 +219,10 @@ def verify_bundle(bundle_file):
 
 
 def _add_area_commands():
-    from voting.electors.cli import COMMANDS
+    from voting.electors.cli import COMMANDS as ELECTOR_COMMANDS
+    from voting.sealing.cli import COMMANDS as BOX_COMMANDS
 
-    for command in COMMANDS:
+    for command in ELECTOR_COMMANDS + BOX_COMMANDS:
         cli.add_command(command)
 
 

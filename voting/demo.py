@@ -9,7 +9,12 @@ the demo residents with demo mobile numbers: confirming one of them (online, or 
 check-in desk of the staff account) finds that entry, and an organizer who switches the
 event to ``roll`` mode before voting opens can try roll claims and personal links with
 them. No resident is confirmed in advance: that is the first thing a newcomer tries.
+
+Its ballots are sealed: the demo residents and officials are its five trustees (three
+shares open the box), and the demo writes their shares to ``instance/demo-trustee-shares.txt``
+so that the box can be opened on a fresh checkout. A real event never writes a share.
 """
+import os
 from datetime import date, timedelta
 
 from sqlalchemy import select
@@ -30,6 +35,8 @@ from voting.events.models import (
 from voting.extensions import db
 from voting.identity import parse_phone, seal_phone
 from voting.nominations.models import CONSENT_VERSION, Nomination, NominationState
+from voting.sealing import ceremony
+from voting.sealing import operations as sealing
 
 EVENT_NAME = "2019 협치 성과 공유 파티"
 FIELDS = ["경제산업", "교육문화", "기후환경", "보건복지보육", "제도행정"]
@@ -57,6 +64,9 @@ ROLL = [
     ("resident2@demo.seodaemun.example", "이준호", date(1948, 9, 23), "010-5550-0002", "홍제동"),
     ("resident3@demo.seodaemun.example", "박지민", date(1961, 1, 30), "010-5550-0003", "북가좌동"),
 ]
+TRUSTEE_EMAILS = [email for role, email, _p in DEMO_ACCOUNTS if role in ("resident", "official")]
+TRUSTEE_THRESHOLD = 3
+SHARES_FILE = "demo-trustee-shares.txt"
 OFFICIAL_DEPARTMENTS = {"official1@demo.seodaemun.example": "협치지원팀", "official2@demo.seodaemun.example": "환경과"}
 
 # (title, field, department, summary)
@@ -218,3 +228,26 @@ def build_demo(phase="nominating"):
     db.session.flush()
     _roll(event)
     return event
+
+
+def seal_demo_box(event, organizer, instance_path):
+    """Names the demo trustees, holds the ceremony unattended and writes the shares to a file;
+    returns the file's path. Does nothing (returns None) when the box has its key already."""
+    box = sealing.box_of(event)
+    if not event.sealed or (box is not None and box.has_key):
+        return None
+    trustees = [db.session.scalar(select(User.id).where(User.email == email)) for email in TRUSTEE_EMAILS]
+    sealing.set_trustees(event, trustees, TRUSTEE_THRESHOLD, organizer)
+    shares = ceremony.ceremony_without_trustees(event, organizer)
+    box = sealing.box_of(event)
+    path = os.path.join(instance_path, SHARES_FILE)
+    os.makedirs(instance_path, exist_ok=True)
+    lines = [f"# Demo trustee shares of event {event.id} ({event.name}); any {box.threshold} open its box.",
+             f"# Public key fingerprint: {box.fingerprint}",
+             "# A real event never writes a share anywhere: each trustee writes down their own.", ""]
+    for trustee, share in zip(box.trustees, shares):
+        lines += [f"# {trustee.position}. {trustee.user.name} <{trustee.user.email}>", share, ""]
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as out:
+        out.write("\n".join(lines))
+    return path

@@ -8,3 +8,4 @@ from voting.exports import models as exports  # noqa: F401
 from voting.judging import models as judging  # noqa: F401
 from voting.nominations import models as nominations  # noqa: F401
 from voting.results import models as results  # noqa: F401
+from voting.sealing import models as sealing  # noqa: F401

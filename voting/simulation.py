@@ -29,6 +29,9 @@ from voting.events.operations import NotAllowed, ensure_unlocked
 from voting.extensions import db
 from voting.judging.models import ScoreSheet, SheetScore, SheetStatus
 from voting.nominations.models import Nomination, NominationState
+from voting.sealing import keys
+from voting.sealing import operations as sealing
+from voting.sealing.models import BallotBox, Receipt, SealedBallot
 
 # How the simulated ballots of a category split over groups and channels.
 SHARES = (
@@ -78,7 +81,13 @@ def simulate(event, ballots_per_category, seed, organizer):
     """Casts the simulated ballots of every category, enters paper totals, fills judge sheets."""
     ensure_unlocked(event)
     category_ids = [c.id for c in event.categories]
-    if db.session.scalar(select(func.count()).select_from(Ballot).where(Ballot.category_id.in_(category_ids))):
+    public_key = None
+    if event.sealed:
+        box = db.session.get(BallotBox, event.id)
+        if box is None or not box.has_key:
+            raise NotAllowed(sealing.not_ready_reason_text())
+        public_key = box.public_key
+    if db.session.scalar(select(func.count()).select_from(Participation).where(Participation.category_id.in_(category_ids))):
         raise NotAllowed(_("This event has ballots already; simulated ballots are only added to an empty one."))
     rng = random.Random(f"{seed}")
     counts = _split(ballots_per_category)
@@ -102,7 +111,7 @@ def simulate(event, ballots_per_category, seed, organizer):
         if not finalists:
             continue
         popularity = [rng.random() ** 2 + 0.05 for _finalist in finalists]
-        participations, ballots, approvals = [], [], []
+        participations, ballots, approvals, receipts, sealed = [], [], [], [], []
         for (group, channel, _share), count in zip(SHARES, counts):
             if channel == Channel.PAPER:
                 tally = {f: 0 for f in finalists}
@@ -119,16 +128,24 @@ def simulate(event, ballots_per_category, seed, organizer):
                                        "channel": channel, "created_at": now})
                 ballot_id = "%032x" % rng.getrandbits(128)
                 receipt = "".join(rng.choice(codes.ALPHABET) for _letter in range(codes.RECEIPT_LENGTH))
-                ballots.append({"id": ballot_id, "category_id": category.id, "voting_group": group, "channel": channel,
-                                "receipt_hash": codes.receipt_hash(receipt)})
+                receipts.append({"receipt_hash": codes.receipt_hash(receipt), "category_id": category.id})
                 chosen = _choose(rng, finalists, popularity, category.max_approvals)
+                if public_key is not None:
+                    payload = keys.ballot_payload(group.value, channel.value, chosen)
+                    sealed.append({"id": ballot_id, "category_id": category.id, "sealed": keys.seal(public_key, payload)})
+                    continue
+                ballots.append({"id": ballot_id, "category_id": category.id, "voting_group": group, "channel": channel})
                 approvals += [{"ballot_id": ballot_id, "nomination_id": f, "category_id": category.id,
                                "voting_group": group, "channel": channel, "opens_ballot": f == min(chosen)}
                               for f in chosen]
         if participations:
             db.session.execute(insert(Participation.__table__), participations)
-            db.session.execute(insert(Ballot.__table__), ballots)
-            db.session.execute(insert(BallotApproval.__table__), approvals)
+            db.session.execute(insert(Receipt.__table__), receipts)
+            if sealed:
+                db.session.execute(insert(SealedBallot.__table__), sealed)
+            if ballots:
+                db.session.execute(insert(Ballot.__table__), ballots)
+                db.session.execute(insert(BallotApproval.__table__), approvals)
         _judge(rng, category, finalists)
     db.session.flush()
     audit.record("demo.simulate", actor=organizer, event_id=event.id,

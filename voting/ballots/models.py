@@ -1,8 +1,9 @@
 """Ballots and who has voted, kept apart so that no row joins a voter to a choice.
 
-A ballot's content (Ballot, BallotApproval) has a random id, no voter and no time.
-The record that someone voted (Participation) has the voter or code and the time,
-and no ballot id. Both are written in one transaction.
+A ballot's content (Ballot, BallotApproval) has a random id, no voter, no receipt and no time.
+The record that someone voted (Participation) has the elector and the time, and no ballot id.
+In a sealed event a ballot is first a voting.sealing SealedBallot, and becomes a Ballot only
+when the box is opened, all of them at once in a random order.
 """
 import enum
 import secrets
@@ -37,7 +38,6 @@ class Ballot(db.Model):
     category_id: Mapped[int] = mapped_column(ForeignKey("categories.id", ondelete="CASCADE"))
     group: Mapped[VotingGroup] = mapped_column("voting_group", enum_column(VotingGroup, "ballot_group"))
     channel: Mapped[Channel] = mapped_column(enum_column(Channel, "ballot_channel"))
-    receipt_hash: Mapped[str] = mapped_column(String(64), unique=True)
 
     approvals: Mapped[list["BallotApproval"]] = relationship(back_populates="ballot", cascade="all, delete-orphan")
 

@@ -28,6 +28,9 @@ from voting.events.models import LOCKED_STATES, Category, Event, EventState, Win
 from voting.events.operations import EventLocked, NotAllowed, ensure_unlocked, hold_event_state
 from voting.extensions import db
 from voting.nominations.models import Nomination, NominationState
+from voting.sealing import keys as sealing_keys
+from voting.sealing import operations as sealing
+from voting.sealing.models import BallotBox, Receipt, SealedBallot, random_sealed_id
 
 MAX_BATCH_SIZE = 2000
 MAX_COUNTDOWN_MINUTES = 240
@@ -164,6 +167,7 @@ def ensure_may_vote(category, voter, now=None, known_elector_id=None):
         raise NotAllowed(_("Judges, staff and organizers do not vote."))
     if voter.code is not None and voter.code.batch.is_revoked:
         raise NotAllowed(_("This code was withdrawn by the organizers."))
+    _ensure_box_ready(category.event)
     elector_id = known_elector_id if known_elector_id is not None else electors.find_elector_id(category.event, voter)
     electors.check_eligible(category.event, voter, elector_id)
     if not voting_open_for(category, voter, now):
@@ -171,6 +175,17 @@ def ensure_may_vote(category, voter, now=None, known_elector_id=None):
             raise NotAllowed(_("On-site voting for %(category)s is not open now.", category=category.name))
         raise NotAllowed(_("Voting for %(category)s is not open now.", category=category.name))
     return elector_id
+
+
+def _ensure_box_ready(event):
+    """A sealed event takes ballots only once its key ceremony is complete."""
+    if isinstance(event, EventSnapshot):
+        ready = not event.sealed or event.public_key is not None
+        reason = None if ready else sealing.not_ready_reason_text()
+    else:
+        reason = sealing.not_ready_reason(event)
+    if reason:
+        raise NotAllowed(reason)
 
 
 class UnknownCategory(Exception):
@@ -187,6 +202,8 @@ class EventSnapshot:
     eligibility: EligibilityMode
     vote_opens_at: datetime | None
     vote_closes_at: datetime | None
+    sealed: bool = False
+    public_key: bytes | None = None   # the box's, once its key ceremony is complete
 
     @property
     def voting(self):
@@ -225,13 +242,17 @@ CATEGORY_UNDER_LOCK = (
     select(
         Category.name, Category.max_approvals, Category.allow_self_approval,
         Event.id, Event.name, Event.state, Event.eligibility, Event.vote_opens_at, Event.vote_closes_at,
+        Event.sealed, BallotBox.public_key, BallotBox.ceremony_completed_at,
     )
     .join(Event, Event.id == Category.event_id)
+    .outerjoin(BallotBox, BallotBox.event_id == Event.id)
     .where(Category.id == bindparam("category_id"))
-    .with_for_update(read=True)
+    .with_for_update(read=True, of=[Category, Event])
 )
 INSERT_PARTICIPATION = insert(Participation.__table__)
 INSERT_BALLOT = insert(Ballot.__table__)
+INSERT_SEALED = insert(SealedBallot.__table__)
+INSERT_RECEIPT = insert(Receipt.__table__)
 
 
 def _approvals_statement(exclude_own):
@@ -271,13 +292,15 @@ def hold_category(category_id):
     row = db.session.connection().execute(CATEGORY_UNDER_LOCK, {"category_id": category_id}).first()
     if row is None:
         raise UnknownCategory(category_id)
-    name, max_approvals, allow_self_approval, event_id, event_name, state, eligibility, opens_at, closes_at = row
+    (name, max_approvals, allow_self_approval, event_id, event_name, state, eligibility, opens_at, closes_at,
+     sealed, public_key, ceremony_completed_at) = row
     if state == EventState.DRAFT:
         raise UnknownCategory(category_id)
     category = CategorySnapshot(
         id=category_id, name=name, max_approvals=max_approvals, allow_self_approval=allow_self_approval,
         event=EventSnapshot(id=event_id, name=event_name, state=state, eligibility=eligibility,
-                            vote_opens_at=opens_at, vote_closes_at=closes_at),
+                            vote_opens_at=opens_at, vote_closes_at=closes_at, sealed=bool(sealed),
+                            public_key=public_key if ceremony_completed_at is not None else None),
     )
     if category.event.is_locked:
         raise EventLocked(event_id)
@@ -295,13 +318,14 @@ def record_ballot(category_id, voter, nomination_ids):
     The category is not loaded before: it is read with its event under the write lock
     (hold_category), and every check is made on that. The participation row is the
     first write; its unique constraint allows one ballot per voter and category, so a
-    duplicate fails there before anything else is written. Plain INSERTs on the
-    session's connection, not the unit of work: this is the busiest write of the day.
+    duplicate fails there before anything else is written. In a sealed event the choice
+    is sealed to the box's public key and only the sealed bytes are written; the receipt's
+    hash goes to its own table either way. Plain INSERTs on the session's connection, not
+    the unit of work: this is the busiest write of the day.
     Raises UnknownCategory, EventLocked, NotAllowed or AlreadyVoted; the caller rolls back.
     """
     receipt = codes.random_code(codes.RECEIPT_LENGTH)  # before the lock: it is held as briefly as can be
-    ballot = {"id": random_ballot_id(), "category_id": category_id, "voting_group": voter.group,
-              "channel": voter.channel, "receipt_hash": codes.receipt_hash(receipt)}
+    receipt_row = {"receipt_hash": codes.receipt_hash(receipt), "category_id": category_id}
     known = electors.elector_id_before_lock(category_id, voter)  # a read: kept out of the locked time
     category = hold_category(category_id)
     # The event open, the window or a session open, the voter eligible:
@@ -309,7 +333,6 @@ def record_ballot(category_id, voter, nomination_ids):
     check_count(category, nomination_ids)
     if elector_id is None:
         elector_id = electors.make_elector(category.event, voter)
-    ballot_id = ballot["id"]
     user, code = voter.user, voter.code
     group, channel = voter.group, voter.channel
     connection = db.session.connection()
@@ -321,17 +344,12 @@ def record_ballot(category_id, voter, nomination_ids):
         )
     except IntegrityError as exc:
         raise AlreadyVoted(category_id, elector_id) from exc
-    connection.execute(INSERT_BALLOT, ballot)
     exclude_own = user is not None and not category.allow_self_approval
-    inserted = connection.execute(
-        INSERT_APPROVALS_NOT_OWN if exclude_own else INSERT_APPROVALS,
-        {"ballot_id": ballot_id, "ids": list(nomination_ids), "category_id": category_id,
-         "voting_group": group, "channel": channel, "first_id": min(nomination_ids),
-         "voter_id": user.id if exclude_own else None},
-    ).all()
-    if len(inserted) != len(nomination_ids):
-        check_choices(category, voter, nomination_ids)  # raises, saying which choice is wrong
-        raise NotAllowed(_("A chosen finalist is not a finalist of this category."))
+    if category.event.sealed:
+        _write_sealed(connection, category, voter, nomination_ids, exclude_own)
+    else:
+        _write_plain(connection, category, voter, nomination_ids, exclude_own)
+    connection.execute(INSERT_RECEIPT, receipt_row)
     audit.record(
         "ballot.cast",
         actor=user,
@@ -340,6 +358,44 @@ def record_ballot(category_id, voter, nomination_ids):
         details={"category_id": category_id, "group": group.value, "channel": channel.value},
     )
     return CastBallot(receipt=codes.grouped(receipt), category=category)
+
+
+def _chosen_finalists(category, voter, nomination_ids, exclude_own):
+    """The chosen ids that are finalists of the category (and not the voter's own, where that is refused)."""
+    query = select(Nomination.id).where(
+        Nomination.id.in_(list(nomination_ids)), Nomination.category_id == category.id,
+        Nomination.state == NominationState.FINALIST,
+    )
+    if exclude_own:
+        query = query.where(Nomination.nominator_id != voter.user.id)
+    return db.session.connection().execute(query).scalars().all()
+
+
+def _refuse_unless_all(category, voter, nomination_ids, accepted):
+    if len(accepted) != len(nomination_ids):
+        check_choices(category, voter, nomination_ids)  # raises, saying which choice is wrong
+        raise NotAllowed(_("A chosen finalist is not a finalist of this category."))
+
+
+def _write_sealed(connection, category, voter, nomination_ids, exclude_own):
+    accepted = _chosen_finalists(category, voter, nomination_ids, exclude_own)
+    _refuse_unless_all(category, voter, nomination_ids, accepted)
+    payload = sealing_keys.ballot_payload(voter.group.value, voter.channel.value, accepted)
+    connection.execute(INSERT_SEALED, {"id": random_sealed_id(), "category_id": category.id,
+                                       "sealed": sealing_keys.seal(category.event.public_key, payload)})
+
+
+def _write_plain(connection, category, voter, nomination_ids, exclude_own):
+    ballot_id = random_ballot_id()
+    connection.execute(INSERT_BALLOT, {"id": ballot_id, "category_id": category.id,
+                                       "voting_group": voter.group, "channel": voter.channel})
+    inserted = connection.execute(
+        INSERT_APPROVALS_NOT_OWN if exclude_own else INSERT_APPROVALS,
+        {"ballot_id": ballot_id, "ids": list(nomination_ids), "category_id": category.id,
+         "voting_group": voter.group, "channel": voter.channel, "first_id": min(nomination_ids),
+         "voter_id": voter.user.id if exclude_own else None},
+    ).all()
+    _refuse_unless_all(category, voter, nomination_ids, inserted)
 
 
 def create_code_batch(event, group, size, label, actor):

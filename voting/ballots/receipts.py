@@ -2,7 +2,7 @@
 
 Once an event's results are frozen, the answer comes from the frozen list of receipt hashes,
 the very list published in the transparency bundle, so the voter checks what was counted,
-not what the database says today.  Before freezing, from the ballots table.
+not what the database says today.  Before freezing, from the receipts table (which holds no ballot's content).
 """
 from bisect import bisect_left
 from dataclasses import dataclass
@@ -10,10 +10,10 @@ from dataclasses import dataclass
 from sqlalchemy import select
 
 from voting.ballots import codes
-from voting.ballots.models import Ballot
 from voting.events.models import Category, Event
 from voting.extensions import db
 from voting.results.models import ResultSnapshot
+from voting.sealing.models import Receipt
 
 
 @dataclass(frozen=True)
@@ -48,7 +48,7 @@ def check_receipt(typed):
     from voting.results.bundle import frozen_results
 
     event_id = db.session.scalar(
-        select(Category.event_id).join(Ballot, Ballot.category_id == Category.id).where(Ballot.receipt_hash == digest)
+        select(Category.event_id).join(Receipt, Receipt.category_id == Category.id).where(Receipt.receipt_hash == digest)
     )
     if event_id is not None:
         frozen = frozen_results(event_id)

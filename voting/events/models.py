@@ -76,6 +76,8 @@ class Event(db.Model):
     )
     # Personal data of the event is destroyed this many months after publication.
     retention_months: Mapped[int] = mapped_column(default=6)
+    # Ballots go into a sealed box (voting.sealing) unless organizers turned it off before voting.
+    sealed: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[object] = mapped_column(UTCDateTime(), default=utcnow)
 
     categories: Mapped[list["Category"]] = relationship(

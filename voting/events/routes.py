@@ -1,6 +1,7 @@
 """Organizer pages for events, categories, fields and departments."""
 from flask import Blueprint, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
+from flask_login import current_user
 from sqlalchemy import func, select
 
 from voting.accounts.forms import EmptyForm
@@ -13,6 +14,8 @@ from voting.navigation import redirect_back
 from voting.i18n import to_seoul
 from voting.nominations.models import Nomination
 from voting.outcomes import REFUSED, attempt
+from voting.sealing import mail as sealing_mail
+from voting.sealing import operations as sealing
 from voting.security import roles_required
 
 bp = Blueprint("events", __name__, url_prefix="/manage")
@@ -80,7 +83,10 @@ def change_state(event_id):
     event = db.get_or_404(Event, event_id)
     form = EventStateForm()
     if form.validate_on_submit():
-        attempt(lambda: operations.change_event_state(event, EventState(form.state.data)), _("The event's state was changed."))
+        box = attempt(lambda: sealing.move_event(event, EventState(form.state.data), current_user), _("The event's state was changed."))
+        if box not in (None, REFUSED):
+            sealing_mail.commitment_made(event, box)
+            flash(_("The ballot box is closed. Its commitment, mailed to the trustees: %(commitment)s", commitment=box.commitment), "info")
     else:
         flash(_("Choose a valid state."), "error")
     return redirect_back("events.show_event", event_id=event.id)

@@ -41,6 +41,7 @@ from voting.results.operations import (
     snapshot_header,
 )
 from voting.results.verify import FORMAT, canonical_json
+from voting.sealing.models import Receipt
 
 
 
@@ -95,7 +96,7 @@ def ballot_lists(results):
 
 def receipt_hashes(results):
     return sorted(db.session.scalars(
-        select(Ballot.receipt_hash).where(Ballot.category_id.in_([r.id for r in results]))
+        select(Receipt.receipt_hash).where(Receipt.category_id.in_([r.id for r in results]))
     ))
 
 

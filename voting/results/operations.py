@@ -26,6 +26,7 @@ from voting.judging.models import ScoreSheet, SheetStatus
 from voting.nominations.models import Nomination, NominationState
 from voting.results import scoring
 from voting.results.models import ResultSnapshot, TieDecision, TieMethod
+from voting.sealing import operations as sealing
 
 GROUPS = scoring.GROUPS
 CHANNELS = ("online", "onsite", "paper")
@@ -399,6 +400,9 @@ def freeze_results(event, actor=None):
         raise NotAllowed(_("The results of this event are already frozen."))
     if event.state == EventState.DRAFT:
         raise NotAllowed(_("A draft event has no results to freeze."))
+    waiting = sealing.results_wait_reason(event)
+    if waiting:
+        raise NotAllowed(_("Results cannot be frozen yet. %(reason)s", reason=waiting))
     if voting_possible(event):
         raise NotAllowed(_("Voting is still open. Close the event (or wait until voting ends and close on-site voting) before freezing its results."))
     results = live_results(event)
