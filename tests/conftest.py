@@ -6,6 +6,7 @@ The schema is built once per run by the migrations, never by create_all().
 import os
 import re
 import socket
+import tempfile
 import threading
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -21,6 +22,9 @@ from voting import create_app
 from voting.extensions import db
 
 from tests import factories
+
+# The demo writes its trustees' shares into the instance folder: the suite's go to its own.
+os.environ.setdefault("INSTANCE_PATH", tempfile.mkdtemp(prefix="voting-test-instance-"))
 
 CSRF_PATTERN = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 LINK_PATTERN = re.compile(r"https?://\S+")

@@ -1,20 +1,41 @@
 """`voting demo --ballots N --seed S`: simulated ballots and sheets, the same for the same seed."""
+import os
+
 from sqlalchemy import func, select
 
 from voting.ballots.models import Ballot, BallotApproval, PaperTotal, Participation
 from voting.extensions import db
-from voting.sealing.models import Receipt
+from voting.sealing.models import BallotBox, Receipt, SealedBallot
 from voting.judging.models import ScoreSheet, SheetScore, SheetStatus
 
 from tests.conftest import _empty_all_tables
+
+
+def open_demo_box(app, runner):
+    """Opens the demo event's sealed box with the shares the demo wrote, as a newcomer would."""
+    path = os.path.join(app.instance_path, "demo-trustee-shares.txt")
+    result = runner.invoke(args=["voting", "open-box", "1", "--shares-file", path])
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def _ballot_contents():
+    """Each plain ballot's (category, group, channel, approvals), as a sorted list: the ids are random."""
+    contents = {}
+    for ballot_id, category_id, group, channel, nomination_id in db.session.execute(
+        select(Ballot.id, Ballot.category_id, Ballot.group, Ballot.channel, BallotApproval.nomination_id)
+        .join(BallotApproval, BallotApproval.ballot_id == Ballot.id)
+    ):
+        contents.setdefault(ballot_id, [category_id, group.value, channel.value, []])[3].append(nomination_id)
+    return sorted((c, g, ch, tuple(sorted(a))) for c, g, ch, a in contents.values())
 
 
 def snapshot(app):
     with app.app_context():
         return {
             "receipts": sorted(db.session.scalars(select(Receipt.receipt_hash))),
-            "approvals": sorted(db.session.execute(select(Ballot.id, BallotApproval.nomination_id)
-                                                   .join(Ballot, Ballot.id == BallotApproval.ballot_id)).all()),
+            "approvals": _ballot_contents(),
+            "plain_sha256": db.session.scalar(select(BallotBox.plain_sha256)),
             "paper": sorted(db.session.execute(select(PaperTotal.category_id, PaperTotal.group, PaperTotal.ballots)).all()),
             "scores": sorted(db.session.execute(select(ScoreSheet.judge_id, ScoreSheet.nomination_id, SheetScore.criterion_id,
                                                        SheetScore.value).join(SheetScore)).all()),
@@ -28,6 +49,11 @@ def test_same_seed_same_ballots_and_sheets(app, runner):
     result = runner.invoke(args=["voting", "demo", "--ballots", "50", "--seed", "7"])
     assert result.exit_code == 0, result.output
     assert "50 simulated ballots per category (seed 7)" in result.output
+    assert "demo-trustee-shares.txt" in result.output
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Ballot)) == 0, "sealed until the opening"
+        assert db.session.scalar(select(func.count()).select_from(SealedBallot)) == 2 * 45
+    open_demo_box(app, runner)
     first = snapshot(app)
     # 50 per category: 45 cast online or on-site (27 + 10 + 8), 5 on paper (3 + 2); two categories.
     assert first["ballots"] == first["participations"] == 2 * 45
@@ -40,15 +66,18 @@ def test_same_seed_same_ballots_and_sheets(app, runner):
 
     _empty_all_tables(app)
     assert runner.invoke(args=["voting", "demo", "--ballots", "50", "--seed", "7"]).exit_code == 0
+    open_demo_box(app, runner)
     assert snapshot(app) == first
 
     _empty_all_tables(app)
     assert runner.invoke(args=["voting", "demo", "--ballots", "50", "--seed", "8"]).exit_code == 0
+    open_demo_box(app, runner)
     assert snapshot(app)["receipts"] != first["receipts"]
 
 
 def test_simulated_ballots_respect_the_ballot_rules(app, runner):
     assert runner.invoke(args=["voting", "demo", "--ballots", "40", "--seed", "1"]).exit_code == 0
+    open_demo_box(app, runner)
     with app.app_context():
         from voting.events.models import Category
         from voting.nominations.models import Nomination, NominationState
@@ -97,6 +126,9 @@ def test_simulated_demo_votes_as_phone_electors_and_freezes_and_exports(app, run
         }
         event_id = event.id
 
+    refused = runner.invoke(args=["voting", "freeze", str(event_id)])
+    assert refused.exit_code != 0 and "waits to be opened" in refused.output
+    open_demo_box(app, runner)
     frozen = runner.invoke(args=["voting", "freeze", str(event_id)])
     assert frozen.exit_code == 0, frozen.output
     bundle = tmp_path / "bundle.json"

@@ -1,6 +1,6 @@
 """`flask --app wsgi voting open-box EVENT --shares-file FILE`: the opening (개함) from a file."""
 import click
-from flask import current_app
+from flask.cli import with_appcontext
 from flask_babel import force_locale
 
 from voting.events.models import Event
@@ -19,6 +19,7 @@ def read_shares(text):
 @click.argument("event_id", type=int)
 @click.option("--shares-file", type=click.File("r", encoding="utf-8"), required=True,
               help="Trustees' shares, one a line (# starts a comment); the threshold's number of them is enough.")
+@with_appcontext
 def open_box(event_id, shares_file):
     """Opens an event's sealed ballot box with its trustees' shares, as the opening form does."""
     event = db.session.get(Event, event_id)
@@ -34,8 +35,7 @@ def open_box(event_id, shares_file):
     db.session.commit()
     sealing.compact_storage()
     box = sealing.box_of(event)
-    with current_app.test_request_context():
-        mail.box_opened(event, box, opened)
+    mail.box_opened(event, box, opened)
     click.echo(f"event {event_id} box opened: {opened.ballots} ballots, commitment {opened.commitment}, "
                f"plain sha256 {opened.plain_sha256}")
 
