@@ -182,3 +182,29 @@ def test_a_sealed_event_without_its_ceremony_takes_no_ballot(app, login_as, web)
     assert "not ready" in page.get_data(as_text=True) or "준비되지 않았습니다" in page.get_data(as_text=True)
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(Receipt)) == 0
+
+
+def test_the_receipt_is_not_readable_in_the_cookie_and_ballot_pages_have_one_size(app, login_as, web):
+    event_id, category_id, finalists = voting_event(app, finalists=3)
+    seal_event(app, event_id)
+    login_as("resident")
+    sizes = {len(web.post(f"/categories/{category_id}/vote", {"approvals": [str(f)]}).get_data()) for f in finalists}
+    sizes.add(len(web.post(f"/categories/{category_id}/vote", {"approvals": [str(f) for f in finalists[:1]]}).get_data()))
+    assert len(sizes) == 1 and sizes.pop() % (32 * 1024) == 0, "the confirmation's size tells the choice"
+    token = __import__("re").search(r'name="csrf_token" value="([^"]+)"',
+                                    web.post(f"/categories/{category_id}/vote", {"approvals": [str(finalists[2])]})
+                                    .get_data(as_text=True)).group(1)
+    cast = web.client.post(f"/categories/{category_id}/vote/cast",
+                           data={"csrf_token": token, "approvals": [str(finalists[2])], "action": "cast"})
+    assert cast.status_code == 302
+    cookie = web.client.get_cookie("session").value
+    shown = web.client.get("/vote/receipt")
+    receipt = receipt_from(shown)
+    assert len(shown.get_data()) % (32 * 1024) == 0
+    import base64
+    import zlib
+
+    payload = cookie.lstrip(".").split(".")[0]
+    raw = base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4))
+    decoded = zlib.decompress(raw) if cookie.startswith(".") else raw
+    assert receipt.encode() not in decoded and receipt.replace("-", "").encode() not in decoded

@@ -16,3 +16,16 @@ def live_json(payload):
     response = jsonify(payload)
     response.headers["Cache-Control"] = "no-store"
     return response
+
+
+PADDED_PAGE_SIZE = 32 * 1024
+
+
+def padded(response, size=PADDED_PAGE_SIZE):
+    """An HTML page grown to a multiple of ``size`` bytes with a trailing comment, so that its length
+    (in an access log, or on the wire) tells nothing of what it shows, such as a voter's choices."""
+    response = make_response(response)
+    body = response.get_data()
+    filler = (-(len(body) + 8)) % size   # the comment adds 8 bytes of its own
+    response.set_data(body + b"\n<!--" + b" " * filler + b"-->")
+    return response

@@ -18,6 +18,8 @@ from voting.events.models import Category, Event
 from voting.events.operations import EventLocked, NotAllowed
 from voting.extensions import db, limiter
 from voting.mail import recipient_locale, send_mail
+from voting.responses import padded
+from voting.sealing import private_session
 from voting.security import roles_required
 
 bp = Blueprint("ballots", __name__)
@@ -70,7 +72,7 @@ def _frozen_refusal(category, back_url):
 
 
 def _ballot_page(category, form, vote_url, back_url):
-    return (
+    return padded((
         render_template(
             "ballots/ballot.html",
             category=category,
@@ -80,7 +82,7 @@ def _ballot_page(category, form, vote_url, back_url):
             back_url=back_url,
         ),
         400 if form.errors else 200,
-    )
+    ))
 
 
 def _vote_flow(category, voter, *, vote_url, cast_url, back_url):
@@ -102,13 +104,13 @@ def _vote_flow(category, voter, *, vote_url, cast_url, back_url):
         except NotAllowed as exc:
             form.approvals.errors = list(form.approvals.errors) + [exc.message]
         else:
-            return render_template(
+            return padded(render_template(
                 "ballots/confirm.html",
                 category=category,
                 chosen=[finalists[choice.id] for choice in chosen],
                 cast_url=cast_url,
                 back_url=back_url,
-            )
+            ))
     return _ballot_page(category, form, vote_url, back_url)
 
 
@@ -161,7 +163,8 @@ def _cast(category_id, voter, urls, category=None):
         return _refusal(refused, exc.message, urls(refused.event_id)["back_url"], getattr(exc, "action", None))
     db.session.commit()
     back_url = urls(ballot.category.event_id)["back_url"]
-    session[RECEIPT_SESSION_KEY] = {"receipt": ballot.receipt, "category": ballot.category.name, "back": back_url}
+    session[RECEIPT_SESSION_KEY] = private_session.seal(
+        {"receipt": ballot.receipt, "category": ballot.category.name, "back": back_url})
     if voter.user is not None:
         send_mail(
             voter.user.email,
@@ -217,11 +220,11 @@ def cast(category_id):
 
 @bp.route("/vote/receipt")
 def receipt():
-    shown = session.pop(RECEIPT_SESSION_KEY, None)
+    shown = private_session.unseal(session.pop(RECEIPT_SESSION_KEY, None))
     if shown is None:
         flash(_("A receipt is shown only once, right after voting."), "info")
         return redirect(url_for("ballots.check_receipt"))
-    response = current_app.make_response(render_template("ballots/receipt.html", **shown))
+    response = padded(render_template("ballots/receipt.html", **shown))
     response.headers["Cache-Control"] = "no-store"
     return response
 

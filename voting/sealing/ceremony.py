@@ -12,11 +12,8 @@ import json
 import secrets
 from dataclasses import dataclass
 
-from flask import current_app
 from flask_babel import gettext as _
-from nacl import encoding, hash as nacl_hash
 from nacl.exceptions import CryptoError
-from nacl.secret import SecretBox
 
 from voting.audit import operations as audit
 from voting.database import utcnow
@@ -24,28 +21,22 @@ from voting.events.operations import NotAllowed, ensure_unlocked
 from voting.extensions import db
 from voting.sealing import keys
 from voting.sealing.operations import _discard_key, _ensure_setup_open, box_of
+from voting.sealing.private_session import secret_box
 
 
 class CeremonyLost(NotAllowed):
     """The shares are no longer in this browser (another ceremony started, the session ended)."""
 
 
-def _box_key(salt):
-    secret = current_app.config["SECRET_KEY"].encode("utf-8")
-    key = nacl_hash.blake2b(secret, digest_size=64, encoder=encoding.RawEncoder)
-    return nacl_hash.blake2b(salt, key=key, person=b"box-ceremony", digest_size=SecretBox.KEY_SIZE,
-                             encoder=encoding.RawEncoder)
-
-
 def _seal_pending(box, pending):
-    return SecretBox(_box_key(box.ceremony_salt)).encrypt(json.dumps(pending).encode("utf-8"))
+    return secret_box(b"box-ceremony", box.ceremony_salt).encrypt(json.dumps(pending).encode("utf-8"))
 
 
 def _open_pending(box, blob):
     if box.ceremony_salt is None or not blob:
         raise CeremonyLost(_("This ceremony is no longer running in this browser. Start it again: no share of the old one can open a box."))
     try:
-        return json.loads(SecretBox(_box_key(box.ceremony_salt)).decrypt(bytes(blob)))
+        return json.loads(secret_box(b"box-ceremony", box.ceremony_salt).decrypt(bytes(blob)))
     except (CryptoError, ValueError, TypeError):
         raise CeremonyLost(_("This ceremony is no longer running in this browser. Start it again: no share of the old one can open a box.")) from None
 
