@@ -208,3 +208,18 @@ def test_the_receipt_is_not_readable_in_the_cookie_and_ballot_pages_have_one_siz
     raw = base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4))
     decoded = zlib.decompress(raw) if cookie.startswith(".") else raw
     assert receipt.encode() not in decoded and receipt.replace("-", "").encode() not in decoded
+
+
+def test_organizers_see_turnout_and_the_box_never_counts_while_sealed(app, sealed_votes, login_as, web):
+    event_id, category_id, finalists, _shares, _receipts = sealed_votes
+    login_as("organizer")
+    for url in (f"/manage/events/{event_id}/results", f"/manage/categories/{category_id}/results"):
+        page = web.client.get(url)
+        assert page.status_code == 200
+        text = page.get_data(as_text=True)
+        assert "봉인되어" in text and "box-status" in text
+        assert "score" not in text.lower() or "finalist" not in text.lower()
+    commitment = _close(app, event_id)
+    panel = web.client.get(f"/manage/events/{event_id}/day").get_data(as_text=True)
+    assert f'id="box-commitment">{commitment}<' in panel
+    assert "개함을 기다리고" in panel

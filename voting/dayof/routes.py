@@ -14,6 +14,7 @@ from voting.ballots.forms import OnsiteOpenForm
 from voting.database import utcnow
 from voting.events.models import Event, EventState
 from voting.extensions import db
+from voting.sealing import operations as sealing
 from voting.responses import live_json
 from voting.results import bundle
 from voting.results import operations as results
@@ -47,12 +48,15 @@ def panel(event_id):
     now = utcnow()
     frozen = bundle.frozen_results(event.id)
     # Ties are settled once voting is over; while it goes on, every count may still change.
-    live = results.live_results(event) if event.state == EventState.CLOSED else None
+    waiting = sealing.results_wait_reason(event)
+    live = results.live_results(event) if event.state == EventState.CLOSED and waiting is None else None
     counts = ballots.turnout(event)
     return render_template(
         "dayof/panel.html",
         event=event,
         frozen=frozen,
+        box=sealing.box_of(event),
+        waiting=waiting,
         sessions=ballots.open_sessions(event.categories, now),
         turnout=turnout_table(event, counts),
         paper_entered={(category_id, group) for category_id, group, channel in counts if channel == "paper"},

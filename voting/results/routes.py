@@ -10,6 +10,7 @@ from voting.confirmation import confirmation_page
 from voting.accounts.models import Role
 from voting.events.models import Category, Event, EventState
 from voting.extensions import db
+from voting.sealing import operations as sealing
 from voting.labels import NORMALIZATION_LABELS
 from voting.navigation import redirect_back
 from voting.outcomes import REFUSED, attempt
@@ -136,6 +137,14 @@ def _event_results(event):
     return None, operations.live_results(event)
 
 
+def _sealed_page(event):
+    """While the box is sealed there is nothing to compute: the page says why, and shows the box."""
+    waiting = sealing.results_wait_reason(event)
+    if waiting is None:
+        return None
+    return render_template("results/sealed.html", event=event, box=sealing.box_of(event), waiting=waiting)
+
+
 def _sensitivities(categories):
     return {
         results.id: sensitivity.check(results.scoring_inputs(), results.standings)
@@ -147,6 +156,9 @@ def _sensitivities(categories):
 @organizer_only
 def preview(event_id):
     event = db.get_or_404(Event, event_id)
+    waiting = _sealed_page(event)
+    if waiting is not None:
+        return waiting
     frozen, categories = _event_results(event)
     return render(
         "results/preview.html",
@@ -165,6 +177,9 @@ def preview(event_id):
 def category_preview(category_id):
     category = db.get_or_404(Category, category_id)
     event = category.event
+    waiting = _sealed_page(event)
+    if waiting is not None:
+        return waiting
     frozen = bundle.frozen_results(event.id)
     results = frozen.category(category.id) if frozen is not None else operations.category_results(category)
     if results is None:  # a category added after freezing cannot exist, but do not fail on it
