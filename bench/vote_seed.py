@@ -43,6 +43,8 @@ def seed(url, voters, mode, identity_key):
             vote_opens_at=now - timedelta(days=1), vote_closes_at=now + timedelta(days=1),
             judge_opens_at=now - timedelta(days=1), judge_closes_at=now + timedelta(days=2),
         )
+        if hasattr(Event, "sealed"):  # the sealed box is not measured here yet: its run comes with bench-vote's sealed mode
+            event.sealed = False
         if mode != "open":  # the baseline has no eligibility modes: only open mode is asked of it
             from voting.electors.models import EligibilityMode
 
