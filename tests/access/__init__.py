@@ -7,7 +7,7 @@ tables were emptied just before, and the caller commits.
 """
 from importlib import import_module
 
-AREAS = ("electors_phone", "electors_roll", "electors_links", "electors_desk", "electors_privacy")
+AREAS = ("electors_phone", "electors_roll", "electors_links", "electors_desk", "electors_privacy", "sealing")
 
 
 def _modules():
