@@ -18,6 +18,8 @@ from nacl.public import PrivateKey, PublicKey, SealedBox
 from shamir_mnemonic import MnemonicError
 from shamir_mnemonic.share import Share
 
+from voting.results.verify import canonical_json as bundle_canonical_json
+
 PAYLOAD_SIZE = 512
 SEALED_SIZE = PAYLOAD_SIZE + PublicKey.SIZE + 16   # the ephemeral public key and the MAC
 CONFIRM_WORDS = 2
@@ -43,7 +45,8 @@ class ShareProblem(Exception):
 
 
 def canonical_json(document):
-    return json.dumps(document, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    """The bundle's canonical form (voting.results.verify), as text."""
+    return bundle_canonical_json(document).decode("utf-8")
 
 
 def new_key_pair():
